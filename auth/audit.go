@@ -1,0 +1,67 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"katong"
+)
+
+// Record is one line of the audit log. Card is always masked.
+type Record struct {
+	ID      int64
+	At      time.Time
+	Channel katong.Channel
+	Actor   string // who asked: "customer:12", "teller:t001@branch", "caller:+86…" (masked)
+	Action  string // "balance", "login", "freeze", …
+	Card    string // masked card
+	Result  string // "ok" or an error code
+	Detail  string
+}
+
+// Audit appends a record. Card must already be masked; Audit masks
+// anything that still looks like a card or ID number.
+func (s *Service) Audit(ctx context.Context, r Record) error {
+	if r.At.IsZero() {
+		r.At = s.Now()
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO audit (at, channel, actor, action, card_masked, result, detail)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, r.At.UnixMicro(), r.Channel, katong.Redact(r.Actor), r.Action,
+		katong.Redact(r.Card), r.Result, katong.Redact(r.Detail))
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	return nil
+}
+
+// AuditLog returns the newest records, at most limit, before the id
+// (0 for the newest).
+func (s *Service) AuditLog(ctx context.Context, before int64, limit int) ([]Record, error) {
+	if limit <= 0 || limit > 500 {
+		limit = 100
+	}
+	q := `SELECT id, at, channel, actor, action, card_masked, result, detail FROM audit`
+	args := []any{}
+	if before > 0 {
+		q += ` WHERE id < $1`
+		args = append(args, before)
+	}
+	q += fmt.Sprintf(` ORDER BY id DESC LIMIT %d`, limit)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Record
+	for rows.Next() {
+		var r Record
+		var at int64
+		if err := rows.Scan(&r.ID, &at, &r.Channel, &r.Actor, &r.Action, &r.Card, &r.Result, &r.Detail); err != nil {
+			return nil, err
+		}
+		r.At = time.UnixMicro(at).UTC()
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,172 @@
+// Package sqlstore persists Katong's data in SQL. The queries are written
+// once, with $n placeholders that both SQLite (modernc.org/sqlite) and
+// PostgreSQL (pgx) accept; what differs between the two, opening, pragmas,
+// durability checks and a few words of DDL, lives in the sqlite and
+// postgres packages, which hand a *sql.DB and a Dialect to New.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+	"time"
+
+	"katong"
+)
+
+// Dialect is what a database engine needs said differently.
+type Dialect struct {
+	Name      string // "sqlite" or "postgres"
+	PK        string // DDL of an auto-increment 64-bit primary key
+	Blob      string // DDL of a byte-string column
+	ForUpdate string // suffix of a row-locking SELECT; "" where the transaction already excludes writers
+	// Retryable reports whether a failed transaction may be run again
+	// (serialisation failure, deadlock, busy).
+	Retryable func(error) bool
+	// Lock takes the migration lock inside tx (PostgreSQL: advisory lock).
+	Lock string
+}
+
+// DB is a Katong database: a bank's or the wallet's.
+type DB struct {
+	*sql.DB
+	Dialect Dialect
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+}
+
+// New wraps an open database.
+func New(db *sql.DB, d Dialect) *DB {
+	return &DB{DB: db, Dialect: d, Now: time.Now}
+}
+
+//go:embed migrations/*/*.sql
+var migrations embed.FS
+
+// Schema names a set of migrations: "bank" or "wallet".
+type Schema string
+
+const (
+	BankSchema   Schema = "bank"
+	WalletSchema Schema = "wallet"
+)
+
+// Migrate brings the database to the newest version of the schema. Each
+// file migrations/common/NNNNN_name.sql (tables every database has:
+// sessions, lock-outs, rate limits, audit), then each file
+// migrations/<schema>/NNNNN_name.sql, runs once, in its own transaction,
+// in name order; the words {{PK}} and {{BLOB}} take the dialect's DDL.
+func (db *DB) Migrate(ctx context.Context, s Schema) error {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	common, _ := fs.Glob(migrations, "migrations/common/*.sql")
+	own, err := fs.Glob(migrations, "migrations/"+string(s)+"/*.sql")
+	if err != nil || len(own) == 0 {
+		return fmt.Errorf("migrate: no migrations for %s", s)
+	}
+	sort.Strings(common)
+	sort.Strings(own)
+	names := append(common, own...)
+	for _, name := range names {
+		if err := db.migrate(ctx, name); err != nil {
+			return fmt.Errorf("migrate %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (db *DB) migrate(ctx context.Context, name string) error {
+	body, err := migrations.ReadFile(name)
+	if err != nil {
+		return err
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if db.Dialect.Lock != "" {
+		if _, err := tx.ExecContext(ctx, db.Dialect.Lock); err != nil {
+			return err
+		}
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE name = $1`, name).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	ddl := strings.NewReplacer("{{PK}}", db.Dialect.PK, "{{BLOB}}", db.Dialect.Blob).Replace(string(body))
+	for _, stmt := range strings.Split(ddl, ";\n") {
+		if strings.TrimSpace(stmt) == "" {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("%w in %q", err, firstLine(stmt))
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES ($1, $2)`,
+		name, db.Now().UnixMicro()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i > 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// Tx runs fn in a write transaction and commits. On SQLite the DSN makes
+// it BEGIN IMMEDIATE; on PostgreSQL a serialisation failure or deadlock
+// runs fn again, up to 10 times.
+func (db *DB) Tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	var err error
+	for attempt := 0; attempt < 10; attempt++ {
+		err = db.tx(ctx, fn)
+		if err == nil || db.Dialect.Retryable == nil || !db.Dialect.Retryable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt+1) * time.Millisecond):
+		}
+	}
+	return err
+}
+
+func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// notFound turns sql.ErrNoRows into ENotFound.
+func notFound(err error, format string, args ...any) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return katong.Errorf(katong.ENotFound, format, args...)
+	}
+	return err
+}
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }

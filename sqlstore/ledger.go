@@ -1,0 +1,281 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+
+	"katong"
+	"katong/ledger"
+)
+
+// Ledger is the ledger.Store of a bank database.
+type Ledger struct{ db *DB }
+
+var _ ledger.Store = (*Ledger)(nil)
+
+// Ledger returns the database's ledger store.
+func (db *DB) Ledger() *Ledger { return &Ledger{db: db} }
+
+const accountCols = `id, kind, customer_id, name, status, freeze_reason, booked, held, opened_at, updated_at`
+
+type scanner interface{ Scan(...any) error }
+
+func scanAccount(s scanner) (*katong.Account, error) {
+	var a katong.Account
+	var opened, updated int64
+	if err := s.Scan(&a.ID, &a.Kind, &a.CustomerID, &a.Name, &a.Status, &a.FreezeReason,
+		&a.Booked, &a.Held, &opened, &updated); err != nil {
+		return nil, err
+	}
+	a.OpenedAt, a.UpdatedAt = fromMicros(opened), fromMicros(updated)
+	return &a, nil
+}
+
+// Write implements ledger.Store.
+func (l *Ledger) Write(ctx context.Context, fn func(ledger.Tx) error) error {
+	return l.db.Tx(ctx, func(tx *sql.Tx) error { return fn(&ledgerTx{tx: tx, db: l.db}) })
+}
+
+// System implements ledger.Store.
+func (l *Ledger) System(ctx context.Context, kind katong.AccountKind) (katong.AccountID, error) {
+	var id katong.AccountID
+	err := l.db.QueryRowContext(ctx, `SELECT id FROM accounts WHERE kind = $1 ORDER BY id LIMIT 1`, kind).Scan(&id)
+	if err != nil {
+		return 0, notFound(err, "no %s account", kind)
+	}
+	return id, nil
+}
+
+// Account implements ledger.Store.
+func (l *Ledger) Account(ctx context.Context, id katong.AccountID) (*katong.Account, error) {
+	a, err := scanAccount(l.db.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = $1`, id))
+	if err != nil {
+		return nil, notFound(err, "no account %d", id)
+	}
+	return a, nil
+}
+
+// Accounts implements ledger.Store.
+func (l *Ledger) Accounts(ctx context.Context) ([]*katong.Account, error) {
+	rows, err := l.db.QueryContext(ctx, `SELECT `+accountCols+` FROM accounts ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*katong.Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// OpenAccount creates an account with a zero balance.
+func (l *Ledger) OpenAccount(ctx context.Context, kind katong.AccountKind, customer katong.CustomerID, name string) (katong.AccountID, error) {
+	var id katong.AccountID
+	now := micros(l.db.Now())
+	err := l.db.QueryRowContext(ctx, `INSERT INTO accounts (kind, customer_id, name, opened_at, updated_at)
+		VALUES ($1, $2, $3, $4, $4) RETURNING id`, kind, customer, name, now).Scan(&id)
+	return id, err
+}
+
+// EnsureSystem opens the bank's own accounts that do not exist yet.
+func (l *Ledger) EnsureSystem(ctx context.Context) error {
+	for _, k := range []katong.AccountKind{katong.KindCash, katong.KindSettlement, katong.KindFees, katong.KindClearing} {
+		if _, err := l.System(ctx, k); katong.ErrorCode(err) == katong.ENotFound {
+			if _, err := l.OpenAccount(ctx, k, 0, string(k)); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Entries implements ledger.Store.
+func (l *Ledger) Entries(ctx context.Context, id katong.AccountID, f katong.EntryFilter) ([]katong.Entry, error) {
+	q := `SELECT e.id, e.txn_id, e.account_id, t.kind, e.amount, e.balance_after, t.memo, e.created_at
+		FROM entries e JOIN txns t ON t.id = e.txn_id WHERE e.account_id = $1`
+	args := []any{id}
+	if f.Before > 0 {
+		args = append(args, f.Before)
+		q += fmt.Sprintf(" AND e.id < $%d", len(args))
+	}
+	if f.From != nil {
+		args = append(args, micros(*f.From))
+		q += fmt.Sprintf(" AND e.created_at >= $%d", len(args))
+	}
+	if f.To != nil {
+		args = append(args, micros(*f.To))
+		q += fmt.Sprintf(" AND e.created_at < $%d", len(args))
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 1000 {
+		limit = 50
+	}
+	q += fmt.Sprintf(" ORDER BY e.id DESC LIMIT %d", limit)
+	rows, err := l.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []katong.Entry
+	for rows.Next() {
+		var e katong.Entry
+		var at int64
+		if err := rows.Scan(&e.ID, &e.TxnID, &e.AccountID, &e.Kind, &e.Amount, &e.BalanceAfter, &e.Memo, &at); err != nil {
+			return nil, err
+		}
+		e.At = fromMicros(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Holds implements ledger.Store.
+func (l *Ledger) Holds(ctx context.Context, id katong.AccountID) ([]katong.Hold, error) {
+	rows, err := l.db.QueryContext(ctx, `SELECT id, account_id, amount, status, memo, created_at FROM holds
+		WHERE account_id = $1 AND status = 'active' ORDER BY id DESC`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []katong.Hold
+	for rows.Next() {
+		var h katong.Hold
+		var at int64
+		if err := rows.Scan(&h.ID, &h.AccountID, &h.Amount, &h.Status, &h.Memo, &at); err != nil {
+			return nil, err
+		}
+		h.At = fromMicros(at)
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+// Receipt implements ledger.Store.
+func (l *Ledger) Receipt(ctx context.Context, client, key string) (*ledger.Record, error) {
+	return record(ctx, l.db.DB, client, key)
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+func record(ctx context.Context, q querier, client, key string) (*ledger.Record, error) {
+	var r ledger.Record
+	var res string
+	err := q.QueryRowContext(ctx, `SELECT fingerprint, result FROM idempotency WHERE client = $1 AND idem_key = $2`,
+		client, key).Scan(&r.Fingerprint, &res)
+	if err == sql.ErrNoRows {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(res), &r.Result); err != nil {
+		return nil, fmt.Errorf("idempotency record %q: %w", key, err)
+	}
+	return &r, nil
+}
+
+// SetStatus implements ledger.Store.
+func (l *Ledger) SetStatus(ctx context.Context, id katong.AccountID, st katong.AccountStatus, reason string) error {
+	res, err := l.db.ExecContext(ctx, `UPDATE accounts SET status = $1, freeze_reason = $2, updated_at = $3
+		WHERE id = $4 AND kind = 'customer'`, st, reason, micros(l.db.Now()), id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return katong.Errorf(katong.ENotFound, "no customer account %d", id)
+	}
+	return nil
+}
+
+type ledgerTx struct {
+	tx *sql.Tx
+	db *DB
+}
+
+func (t *ledgerTx) Account(ctx context.Context, id katong.AccountID) (*katong.Account, error) {
+	a, err := scanAccount(t.tx.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = $1`+t.db.Dialect.ForUpdate, id))
+	if err != nil {
+		return nil, notFound(err, "no account %d", id)
+	}
+	return a, nil
+}
+
+func (t *ledgerTx) Hold(ctx context.Context, id int64) (*katong.Hold, error) {
+	var h katong.Hold
+	var at int64
+	err := t.tx.QueryRowContext(ctx, `SELECT id, account_id, amount, status, memo, created_at FROM holds WHERE id = $1`+
+		t.db.Dialect.ForUpdate, id).Scan(&h.ID, &h.AccountID, &h.Amount, &h.Status, &h.Memo, &at)
+	if err != nil {
+		return nil, notFound(err, "no hold %d", id)
+	}
+	h.At = fromMicros(at)
+	return &h, nil
+}
+
+func (t *ledgerTx) Record(ctx context.Context, client, key string) (*ledger.Record, error) {
+	return record(ctx, t.tx, client, key)
+}
+
+func (t *ledgerTx) Insert(ctx context.Context, x *ledger.Txn, after map[katong.AccountID]katong.Amount) (int64, error) {
+	at := micros(x.At)
+	var id int64
+	if err := t.tx.QueryRowContext(ctx, `INSERT INTO txns (kind, client, idem_key, memo, created_at)
+		VALUES ($1, $2, $3, $4, $5) RETURNING id`, x.Kind, x.Client, x.Key, x.Memo, at).Scan(&id); err != nil {
+		return 0, err
+	}
+	var sum katong.Amount
+	for _, p := range x.Postings {
+		sum += p.Amount
+		if _, err := t.tx.ExecContext(ctx, `INSERT INTO entries (txn_id, account_id, amount, balance_after, created_at)
+			VALUES ($1, $2, $3, $4, $5)`, id, p.AccountID, p.Amount, after[p.AccountID], at); err != nil {
+			return 0, err
+		}
+		if _, err := t.tx.ExecContext(ctx, `UPDATE accounts SET booked = $1, updated_at = $2 WHERE id = $3`,
+			after[p.AccountID], at, p.AccountID); err != nil {
+			return 0, err
+		}
+	}
+	if sum != 0 {
+		return 0, fmt.Errorf("transaction %s does not balance: %d", x.Kind, sum)
+	}
+	return id, nil
+}
+
+func (t *ledgerTx) PutHold(ctx context.Context, h *katong.Hold, held katong.Amount) (int64, error) {
+	now := micros(t.db.Now())
+	id := h.ID
+	if id == 0 {
+		if err := t.tx.QueryRowContext(ctx, `INSERT INTO holds (account_id, amount, status, memo, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $5) RETURNING id`, h.AccountID, h.Amount, h.Status, h.Memo, micros(h.At)).Scan(&id); err != nil {
+			return 0, err
+		}
+	} else if _, err := t.tx.ExecContext(ctx, `UPDATE holds SET status = $1, updated_at = $2 WHERE id = $3`,
+		h.Status, now, id); err != nil {
+		return 0, err
+	}
+	if _, err := t.tx.ExecContext(ctx, `UPDATE accounts SET held = $1, updated_at = $2 WHERE id = $3`,
+		held, now, h.AccountID); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+func (t *ledgerTx) PutRecord(ctx context.Context, client, key string, r *ledger.Record) error {
+	b, err := json.Marshal(r.Result)
+	if err != nil {
+		return err
+	}
+	_, err = t.tx.ExecContext(ctx, `INSERT INTO idempotency (client, idem_key, fingerprint, result, created_at)
+		VALUES ($1, $2, $3, $4, $5)`, client, key, r.Fingerprint, string(b), micros(t.db.Now()))
+	return err
+}
