@@ -133,9 +133,12 @@ func Seed(ctx context.Context, b *bank.Bank, now time.Time) error {
 				}
 			}
 			if m%2 == 1 && len(accts) > 1 && !a.card.Low {
-				to := accts[(i+1+r.IntN(len(accts)-1))%len(accts)].id
+				to := accts[(i+1+r.IntN(len(accts)-1))%len(accts)]
+				if to.card.Low || to.card.Frozen {
+					continue
+				}
 				add(month.Add(time.Duration(r.IntN(28*24))*time.Hour),
-					ledger.Request{Kind: katong.TxnTransfer, From: a.id, To: to, Amount: katong.Amount(10000 + 100*r.IntN(2000)), Memo: "转账"})
+					ledger.Request{Kind: katong.TxnTransfer, From: a.id, To: to.id, Amount: katong.Amount(10000 + 100*r.IntN(2000)), Memo: "转账"})
 			}
 		}
 	}
