@@ -25,6 +25,9 @@ type Ledger struct {
 	done  chan struct{}
 	wg    sync.WaitGroup
 
+	closeMu sync.RWMutex // held for reading while a request is queued
+	closed  bool
+
 	mu       sync.Mutex
 	inflight map[string]bool
 	system   map[katong.AccountKind]katong.AccountID
@@ -42,7 +45,7 @@ type Options struct {
 	Now        func() time.Time // the clock; time.Now by default
 	Log        *slog.Logger
 	MaxBatch   int // requests per commit; 256 by default
-	Committers int // concurrent batches; 1 by default (SQLite has one writer)
+	Committers int // concurrent batches; by default the store's WriteConcurrency, else 1
 }
 
 // New returns a Ledger on the store and starts its committers. Close
@@ -59,6 +62,9 @@ func New(store Store, o Options) *Ledger {
 	}
 	if o.Committers <= 0 {
 		o.Committers = 1
+		if c, ok := store.(interface{ WriteConcurrency() int }); ok {
+			o.Committers = c.WriteConcurrency()
+		}
 	}
 	l := &Ledger{store: store, now: o.Now, log: o.Log, maxBatch: o.MaxBatch,
 		queue: make(chan *call, 4096), done: make(chan struct{}),
@@ -70,9 +76,17 @@ func New(store Store, o Options) *Ledger {
 	return l
 }
 
-// Close stops the committers after the requests already queued.
+// Close stops the committers after the requests already queued have
+// been committed. Requests after Close are refused. Closing twice is fine.
 func (l *Ledger) Close() error {
+	l.closeMu.Lock()
+	if l.closed {
+		l.closeMu.Unlock()
+		return nil
+	}
+	l.closed = true
 	close(l.done)
+	l.closeMu.Unlock()
 	l.wg.Wait()
 	return nil
 }
@@ -98,14 +112,19 @@ func (l *Ledger) Do(ctx context.Context, r Request) (*Result, error) {
 	l.inflight[scope] = true
 	l.mu.Unlock()
 	c := &call{req: r, done: make(chan struct{})}
-	select {
-	case l.queue <- c:
-	case <-ctx.Done():
-		l.finish(c)
-		return nil, ctx.Err()
-	case <-l.done:
+	l.closeMu.RLock()
+	if l.closed {
+		l.closeMu.RUnlock()
 		l.finish(c)
 		return nil, katong.Errorf(katong.EInternal, "ledger closed")
+	}
+	select {
+	case l.queue <- c:
+		l.closeMu.RUnlock()
+	case <-ctx.Done():
+		l.closeMu.RUnlock()
+		l.finish(c)
+		return nil, ctx.Err()
 	}
 	select {
 	case <-c.done:
@@ -130,6 +149,7 @@ func (l *Ledger) commitLoop() {
 		case c := <-l.queue:
 			batch = append(batch, c)
 		case <-l.done:
+			l.drain()
 			return
 		}
 	fill:
@@ -140,6 +160,27 @@ func (l *Ledger) commitLoop() {
 			default:
 				break fill
 			}
+		}
+		l.commit(batch)
+	}
+}
+
+// drain commits what is still queued after Close: nothing can be added
+// any more, because Close waited for every Do holding the read lock.
+func (l *Ledger) drain() {
+	for {
+		batch := make([]*call, 0, l.maxBatch)
+	fill:
+		for len(batch) < l.maxBatch {
+			select {
+			case c := <-l.queue:
+				batch = append(batch, c)
+			default:
+				break fill
+			}
+		}
+		if len(batch) == 0 {
+			return
 		}
 		l.commit(batch)
 	}
@@ -174,6 +215,9 @@ func (l *Ledger) run(batch []*call) error {
 			accounts: map[katong.AccountID]*katong.Account{},
 			system:   func(k katong.AccountKind) (katong.AccountID, error) { return l.System(ctx, k) },
 			keys:     map[string]bool{}}
+		if err := w.lock(ctx, batch); err != nil {
+			return err
+		}
 		for _, c := range batch {
 			c.res, c.err = w.apply(ctx, &c.req)
 			if c.err != nil && katong.ErrorCode(c.err) == katong.EInternal {

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"katong"
@@ -31,6 +32,69 @@ func (w *work) account(ctx context.Context, id katong.AccountID) (*katong.Accoun
 	}
 	w.accounts[id] = a
 	return a, nil
+}
+
+// lock reads, in ascending id order, every account the batch may touch,
+// so that PostgreSQL takes its row locks in one global order and two
+// batches never deadlock (RELIABILITY.md T1). Holds are read first to
+// learn their accounts. Only store failures are errors here: a missing
+// account is the request's own problem, reported when it is applied.
+func (w *work) lock(ctx context.Context, batch []*call) error {
+	var holds []int64
+	ids := map[katong.AccountID]bool{}
+	for _, c := range batch {
+		r := &c.req
+		if r.HoldID > 0 {
+			holds = append(holds, r.HoldID)
+		}
+		for _, id := range []katong.AccountID{r.From, r.To} {
+			if id > 0 {
+				ids[id] = true
+			}
+		}
+		if k, ok := counterpart[r.Kind]; ok {
+			id, err := w.system(k)
+			if err != nil && katong.ErrorCode(err) == katong.EInternal {
+				return err
+			}
+			if err == nil {
+				ids[id] = true
+			}
+		}
+	}
+	if p, ok := w.tx.(interface {
+		Prefetch(context.Context, [][2]string) error
+	}); ok {
+		keys := make([][2]string, 0, len(batch))
+		for _, c := range batch {
+			keys = append(keys, [2]string{c.req.Client, c.req.Key})
+		}
+		if err := p.Prefetch(ctx, keys); err != nil {
+			return err
+		}
+	}
+	slices.Sort(holds)
+	for _, id := range slices.Compact(holds) {
+		h, err := w.tx.Hold(ctx, id)
+		if err != nil {
+			if katong.ErrorCode(err) == katong.EInternal {
+				return err
+			}
+			continue
+		}
+		ids[h.AccountID] = true
+	}
+	sorted := make([]katong.AccountID, 0, len(ids))
+	for id := range ids {
+		sorted = append(sorted, id)
+	}
+	slices.Sort(sorted)
+	for _, id := range sorted {
+		if _, err := w.account(ctx, id); err != nil && katong.ErrorCode(err) == katong.EInternal {
+			return err
+		}
+	}
+	return nil
 }
 
 // check validates the parts of a request that need no store.
@@ -233,6 +297,18 @@ func (w *work) hold(ctx context.Context, r *Request, res *Result) error {
 	if err != nil {
 		return err
 	}
+	// Every read that can fail comes before the first write, so a refused
+	// capture leaves nothing behind.
+	var sys *katong.Account
+	if r.Kind == katong.TxnCapture {
+		id, err := w.system(katong.KindSettlement)
+		if err != nil {
+			return err
+		}
+		if sys, err = w.account(ctx, id); err != nil {
+			return err
+		}
+	}
 	res.Amount, res.HoldID = h.Amount, h.ID
 	h.Status = katong.HoldReleased
 	if r.Kind == katong.TxnCapture {
@@ -245,14 +321,6 @@ func (w *work) hold(ctx context.Context, r *Request, res *Result) error {
 	if r.Kind == katong.TxnRelease {
 		res.Balances = map[katong.AccountID]katong.Amount{a.ID: a.Booked}
 		return nil
-	}
-	id, err := w.system(katong.KindSettlement)
-	if err != nil {
-		return err
-	}
-	sys, err := w.account(ctx, id)
-	if err != nil {
-		return err
 	}
 	return w.insert(ctx, r, res, a, sys, h.Amount)
 }

@@ -24,11 +24,15 @@ var Dialect = sqlstore.Dialect{
 	ForUpdate: " FOR UPDATE",
 	Retryable: func(err error) bool {
 		var e *pgconn.PgError
-		// 40001 serialization_failure, 40P01 deadlock_detected, 23505 unique_violation
-		// (a concurrent writer of the same idempotency key committed first).
-		return errors.As(err, &e) && (e.Code == "40001" || e.Code == "40P01" || e.Code == "23505")
+		// 40001 serialization_failure, 40P01 deadlock_detected, and a unique
+		// violation of an idempotency key (a concurrent writer of the same
+		// key committed first: the retry replays its answer).
+		return errors.As(err, &e) && (e.Code == "40001" || e.Code == "40P01" ||
+			e.Code == "23505" && (e.ConstraintName == "idempotency_pkey" || e.ConstraintName == "txns_client_idem_key_key"))
 	},
-	Lock: "SELECT pg_advisory_xact_lock(7203961)",
+	Lock:    "SELECT pg_advisory_xact_lock(7203961)",
+	Writers: 4,
+	IDs:     "SELECT nextval(pg_get_serial_sequence('txns', 'id')) FROM generate_series(1, $1)",
 }
 
 // Open connects to the database at dsn, checks its durability settings

@@ -30,6 +30,12 @@ type Dialect struct {
 	Retryable func(error) bool
 	// Lock takes the migration lock inside tx (PostgreSQL: advisory lock).
 	Lock string
+	// IDs returns $1 new transaction ids ("" where there is one writer and
+	// ids can follow the largest).
+	IDs string
+	// Writers is how many write transactions usefully run at once: 1 for
+	// SQLite (one writer), more for PostgreSQL (row locks).
+	Writers int
 }
 
 // DB is a Katong database: a bank's or the wallet's.

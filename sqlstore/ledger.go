@@ -33,6 +33,9 @@ func scanAccount(s scanner) (*katong.Account, error) {
 	return &a, nil
 }
 
+// WriteConcurrency is how many ledger batches should commit at once.
+func (l *Ledger) WriteConcurrency() int { return max(1, l.db.Dialect.Writers) }
+
 // Write implements ledger.Store.
 func (l *Ledger) Write(ctx context.Context, fn func(ledger.Tx) error) error {
 	return l.db.Tx(ctx, func(tx *sql.Tx) error {
@@ -123,8 +126,10 @@ func (l *Ledger) Entries(ctx context.Context, id katong.AccountID, f katong.Entr
 		q += fmt.Sprintf(" AND e.created_at < $%d", len(args))
 	}
 	limit := f.Limit
-	if limit <= 0 || limit > 1000 {
+	if limit <= 0 {
 		limit = 50
+	} else if limit > 1000 {
+		limit = 1000
 	}
 	q += fmt.Sprintf(" ORDER BY e.id DESC LIMIT %d", limit)
 	rows, err := l.db.QueryContext(ctx, q, args...)
@@ -201,173 +206,12 @@ func record(ctx context.Context, q querier, client, key string) (*ledger.Record,
 // SetStatus implements ledger.Store.
 func (l *Ledger) SetStatus(ctx context.Context, id katong.AccountID, st katong.AccountStatus, reason string) error {
 	res, err := l.db.ExecContext(ctx, `UPDATE accounts SET status = $1, freeze_reason = $2, updated_at = $3
-		WHERE id = $4 AND kind = 'customer'`, st, reason, micros(l.db.Now()), id)
+		WHERE id = $4 AND kind = 'customer' AND status <> 'closed'`, st, reason, micros(l.db.Now()), id)
 	if err != nil {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return katong.Errorf(katong.ENotFound, "no customer account %d", id)
+		return katong.Errorf(katong.ENotFound, "no open customer account %d", id)
 	}
 	return nil
-}
-
-type ledgerTx struct {
-	tx    *sql.Tx
-	db    *DB
-	stmts map[string]*sql.Stmt
-	// dirty holds the new balances of the accounts this transaction
-	// changed; they are written once each, at the end (flush), however
-	// many postings of the batch touched them.
-	dirty map[katong.AccountID]*balances
-	now   int64
-}
-
-type balances struct {
-	booked, held       katong.Amount
-	setBooked, setHeld bool
-}
-
-func (t *ledgerTx) mark(id katong.AccountID) *balances {
-	if t.dirty == nil {
-		t.dirty = map[katong.AccountID]*balances{}
-	}
-	b, ok := t.dirty[id]
-	if !ok {
-		b = &balances{}
-		t.dirty[id] = b
-	}
-	return b
-}
-
-// flush writes the changed balances.
-func (t *ledgerTx) flush(ctx context.Context) error {
-	for id, b := range t.dirty {
-		var err error
-		switch {
-		case b.setBooked && b.setHeld:
-			err = t.exec(ctx, `UPDATE accounts SET booked = $1, held = $2, updated_at = $3 WHERE id = $4`, b.booked, b.held, t.now, id)
-		case b.setBooked:
-			err = t.exec(ctx, `UPDATE accounts SET booked = $1, updated_at = $2 WHERE id = $3`, b.booked, t.now, id)
-		default:
-			err = t.exec(ctx, `UPDATE accounts SET held = $1, updated_at = $2 WHERE id = $3`, b.held, t.now, id)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// stmt prepares q once per transaction: a batch runs the same few
-// statements hundreds of times.
-func (t *ledgerTx) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
-	if s, ok := t.stmts[q]; ok {
-		return s, nil
-	}
-	s, err := t.tx.PrepareContext(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	if t.stmts == nil {
-		t.stmts = map[string]*sql.Stmt{}
-	}
-	t.stmts[q] = s
-	return s, nil
-}
-
-func (t *ledgerTx) exec(ctx context.Context, q string, args ...any) error {
-	s, err := t.stmt(ctx, q)
-	if err != nil {
-		return err
-	}
-	_, err = s.ExecContext(ctx, args...)
-	return err
-}
-
-func (t *ledgerTx) row(ctx context.Context, q string, args ...any) *sql.Row {
-	s, err := t.stmt(ctx, q)
-	if err != nil {
-		return t.tx.QueryRowContext(ctx, q, args...) // reports the same error on Scan
-	}
-	return s.QueryRowContext(ctx, args...)
-}
-
-func (t *ledgerTx) close() {
-	for _, s := range t.stmts {
-		s.Close()
-	}
-}
-
-func (t *ledgerTx) Account(ctx context.Context, id katong.AccountID) (*katong.Account, error) {
-	a, err := scanAccount(t.row(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = $1`+t.db.Dialect.ForUpdate, id))
-	if err != nil {
-		return nil, notFound(err, "no account %d", id)
-	}
-	return a, nil
-}
-
-func (t *ledgerTx) Hold(ctx context.Context, id int64) (*katong.Hold, error) {
-	var h katong.Hold
-	var at int64
-	err := t.row(ctx, `SELECT id, account_id, amount, status, memo, created_at FROM holds WHERE id = $1`+
-		t.db.Dialect.ForUpdate, id).Scan(&h.ID, &h.AccountID, &h.Amount, &h.Status, &h.Memo, &at)
-	if err != nil {
-		return nil, notFound(err, "no hold %d", id)
-	}
-	h.At = fromMicros(at)
-	return &h, nil
-}
-
-func (t *ledgerTx) Record(ctx context.Context, client, key string) (*ledger.Record, error) {
-	return record(ctx, rowFunc(t.row), client, key)
-}
-
-func (t *ledgerTx) Insert(ctx context.Context, x *ledger.Txn, after map[katong.AccountID]katong.Amount) (int64, error) {
-	at := micros(x.At)
-	var id int64
-	if err := t.row(ctx, `INSERT INTO txns (kind, client, idem_key, memo, created_at)
-		VALUES ($1, $2, $3, $4, $5) RETURNING id`, x.Kind, x.Client, x.Key, x.Memo, at).Scan(&id); err != nil {
-		return 0, err
-	}
-	var sum katong.Amount
-	for _, p := range x.Postings {
-		sum += p.Amount
-		if err := t.exec(ctx, `INSERT INTO entries (txn_id, account_id, amount, balance_after, created_at)
-			VALUES ($1, $2, $3, $4, $5)`, id, p.AccountID, p.Amount, after[p.AccountID], at); err != nil {
-			return 0, err
-		}
-		b := t.mark(p.AccountID)
-		b.booked, b.setBooked = after[p.AccountID], true
-	}
-	t.now = at
-	if sum != 0 {
-		return 0, fmt.Errorf("transaction %s does not balance: %d", x.Kind, sum)
-	}
-	return id, nil
-}
-
-func (t *ledgerTx) PutHold(ctx context.Context, h *katong.Hold, held katong.Amount) (int64, error) {
-	now := micros(t.db.Now())
-	id := h.ID
-	if id == 0 {
-		if err := t.row(ctx, `INSERT INTO holds (account_id, amount, status, memo, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $5) RETURNING id`, h.AccountID, h.Amount, h.Status, h.Memo, micros(h.At)).Scan(&id); err != nil {
-			return 0, err
-		}
-	} else if err := t.exec(ctx, `UPDATE holds SET status = $1, updated_at = $2 WHERE id = $3`,
-		h.Status, now, id); err != nil {
-		return 0, err
-	}
-	b := t.mark(h.AccountID)
-	b.held, b.setHeld = held, true
-	return id, nil
-}
-
-func (t *ledgerTx) PutRecord(ctx context.Context, client, key string, r *ledger.Record) error {
-	b, err := json.Marshal(r.Result)
-	if err != nil {
-		return err
-	}
-	return t.exec(ctx, `INSERT INTO idempotency (client, idem_key, fingerprint, result, created_at)
-		VALUES ($1, $2, $3, $4, $5)`, client, key, r.Fingerprint, string(b), micros(t.db.Now()))
 }

@@ -1,0 +1,79 @@
+package sqlite_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"katong/sqlite"
+	"katong/sqlstore"
+	"katong/storetest"
+)
+
+// TestSQLite runs the conformance suite: the ledger rules, the bank
+// invariant (T1) and the model test (T8).
+func TestSQLite(t *testing.T) {
+	storetest.Run(t, storetest.SQLite)
+}
+
+// TestOpenRefusesUnsafeDurability is T4 tier 1: a setting that could lose
+// an acknowledged commit on power loss stops Open, and the error names it.
+func TestOpenRefusesUnsafeDurability(t *testing.T) {
+	tests := []struct {
+		name    string
+		opts    sqlite.Options
+		setting string
+	}{
+		{"SynchronousNormal", sqlite.Options{Synchronous: "NORMAL"}, "synchronous"},
+		{"SynchronousOff", sqlite.Options{Synchronous: "OFF"}, "synchronous"},
+		{"JournalDelete", sqlite.Options{JournalMode: "DELETE"}, "journal_mode"},
+		{"JournalTruncate", sqlite.Options{JournalMode: "TRUNCATE"}, "journal_mode"},
+		{"JournalMemory", sqlite.Options{JournalMode: "MEMORY"}, "journal_mode"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "unsafe.db")
+			db, err := sqlite.Open(context.Background(), path, sqlstore.BankSchema, tc.opts)
+			if err == nil {
+				db.Close()
+				t.Fatalf("Open(%+v) succeeded; want it refused", tc.opts)
+			}
+			if !strings.Contains(err.Error(), tc.setting) {
+				t.Errorf("Open(%+v) = %v; want an error naming %s", tc.opts, err, tc.setting)
+			}
+		})
+	}
+}
+
+// TestOpenDurable checks that every connection of the pool, not just the
+// first, runs in WAL mode with synchronous=FULL, and that EXTRA is
+// accepted too.
+func TestOpenDurable(t *testing.T) {
+	ctx := context.Background()
+	for _, sync := range []string{"", "FULL", "EXTRA"} {
+		db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "safe.db"), sqlstore.BankSchema, sqlite.Options{Synchronous: sync})
+		if err != nil {
+			t.Fatalf("Open(synchronous %q): %v", sync, err)
+		}
+		defer db.Close()
+		for i := range 4 {
+			conn, err := db.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close() // hold it so that the next is another connection
+			var mode string
+			var level int
+			if err := conn.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+				t.Fatal(err)
+			}
+			if err := conn.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&level); err != nil {
+				t.Fatal(err)
+			}
+			if mode != "wal" || level < 2 {
+				t.Errorf("synchronous %q, connection %d: journal_mode=%s synchronous=%d; want wal and 2 or more", sync, i, mode, level)
+			}
+		}
+	}
+}

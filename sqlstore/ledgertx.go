@@ -1,0 +1,336 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"katong"
+	"katong/ledger"
+)
+
+// ledgerTx is one ledger write transaction. It reads through prepared
+// statements and buffers what it writes (transactions, entries,
+// idempotency records, new balances), then writes each kind with a few
+// multi-row statements at the end: a batch of hundreds of transfers costs
+// a handful of round trips instead of several per transfer.
+type ledgerTx struct {
+	tx    *sql.Tx
+	db    *DB
+	stmts map[string]*sql.Stmt
+	now   int64
+
+	// Transaction ids: SQLite has one writer, so ids follow the largest;
+	// PostgreSQL hands out ranges of its sequence.
+	ids []int64
+
+	txns, entries, records [][]any
+	// dirty holds the new balances of the accounts this transaction
+	// changed; each is written once, however many postings touched it.
+	dirty map[katong.AccountID]*balances
+	// known holds idempotency records read ahead (nil: known absent) and
+	// those written in this transaction.
+	known map[string]*ledger.Record
+}
+
+type balances struct {
+	booked, held       katong.Amount
+	setBooked, setHeld bool
+}
+
+func (t *ledgerTx) mark(id katong.AccountID) *balances {
+	if t.dirty == nil {
+		t.dirty = map[katong.AccountID]*balances{}
+	}
+	b, ok := t.dirty[id]
+	if !ok {
+		b = &balances{}
+		t.dirty[id] = b
+	}
+	return b
+}
+
+// stmt prepares q once per transaction.
+func (t *ledgerTx) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if s, ok := t.stmts[q]; ok {
+		return s, nil
+	}
+	s, err := t.tx.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if t.stmts == nil {
+		t.stmts = map[string]*sql.Stmt{}
+	}
+	t.stmts[q] = s
+	return s, nil
+}
+
+func (t *ledgerTx) exec(ctx context.Context, q string, args ...any) error {
+	s, err := t.stmt(ctx, q)
+	if err != nil {
+		return err
+	}
+	_, err = s.ExecContext(ctx, args...)
+	return err
+}
+
+func (t *ledgerTx) row(ctx context.Context, q string, args ...any) *sql.Row {
+	s, err := t.stmt(ctx, q)
+	if err != nil {
+		return t.tx.QueryRowContext(ctx, q, args...) // reports the same error on Scan
+	}
+	return s.QueryRowContext(ctx, args...)
+}
+
+func (t *ledgerTx) close() {
+	for _, s := range t.stmts {
+		s.Close()
+	}
+}
+
+func (t *ledgerTx) Account(ctx context.Context, id katong.AccountID) (*katong.Account, error) {
+	a, err := scanAccount(t.row(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = $1`+t.db.Dialect.ForUpdate, id))
+	if err != nil {
+		return nil, notFound(err, "no account %d", id)
+	}
+	return a, nil
+}
+
+func (t *ledgerTx) Hold(ctx context.Context, id int64) (*katong.Hold, error) {
+	var h katong.Hold
+	var at int64
+	err := t.row(ctx, `SELECT id, account_id, amount, status, memo, created_at FROM holds WHERE id = $1`+
+		t.db.Dialect.ForUpdate, id).Scan(&h.ID, &h.AccountID, &h.Amount, &h.Status, &h.Memo, &at)
+	if err != nil {
+		return nil, notFound(err, "no hold %d", id)
+	}
+	h.At = fromMicros(at)
+	return &h, nil
+}
+
+func recordKey(client, key string) string { return client + "\x00" + key }
+
+// Prefetch reads the idempotency records of the keys in one query each
+// 200 keys, so that Record needs no round trip.
+func (t *ledgerTx) Prefetch(ctx context.Context, keys [][2]string) error {
+	if t.known == nil {
+		t.known = map[string]*ledger.Record{}
+	}
+	for len(keys) > 0 {
+		n := min(len(keys), 200)
+		chunk := keys[:n]
+		keys = keys[n:]
+		var b strings.Builder
+		args := make([]any, 0, 2*n)
+		b.WriteString(`SELECT client, idem_key, fingerprint, result FROM idempotency WHERE (client, idem_key) IN (`)
+		for i, k := range chunk {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, "($%d, $%d)", 2*i+1, 2*i+2)
+			args = append(args, k[0], k[1])
+			t.known[recordKey(k[0], k[1])] = nil
+		}
+		b.WriteByte(')')
+		rows, err := t.tx.QueryContext(ctx, b.String(), args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var client, key, res string
+			r := &ledger.Record{}
+			if err := rows.Scan(&client, &key, &r.Fingerprint, &res); err != nil {
+				rows.Close()
+				return err
+			}
+			if err := json.Unmarshal([]byte(res), &r.Result); err != nil {
+				rows.Close()
+				return fmt.Errorf("idempotency record %q: %w", key, err)
+			}
+			t.known[recordKey(client, key)] = r
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *ledgerTx) Record(ctx context.Context, client, key string) (*ledger.Record, error) {
+	if r, ok := t.known[recordKey(client, key)]; ok {
+		return r, nil
+	}
+	return record(ctx, rowFunc(t.row), client, key)
+}
+
+// nextID returns a new transaction id.
+func (t *ledgerTx) nextID(ctx context.Context) (int64, error) {
+	if len(t.ids) == 0 {
+		if t.db.Dialect.IDs == "" { // one writer: follow the largest id
+			var max int64
+			if err := t.row(ctx, `SELECT COALESCE(MAX(id), 0) FROM txns`).Scan(&max); err != nil {
+				return 0, err
+			}
+			t.ids = []int64{max + 1}
+		} else {
+			rows, err := t.tx.QueryContext(ctx, t.db.Dialect.IDs, 64)
+			if err != nil {
+				return 0, err
+			}
+			for rows.Next() {
+				var id int64
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return 0, err
+				}
+				t.ids = append(t.ids, id)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	id := t.ids[0]
+	if t.db.Dialect.IDs == "" {
+		t.ids[0]++
+	} else {
+		t.ids = t.ids[1:]
+	}
+	return id, nil
+}
+
+func (t *ledgerTx) Insert(ctx context.Context, x *ledger.Txn, after map[katong.AccountID]katong.Amount) (int64, error) {
+	var sum katong.Amount
+	for _, p := range x.Postings {
+		sum += p.Amount
+	}
+	if sum != 0 || len(x.Postings) < 2 {
+		return 0, fmt.Errorf("transaction %s does not balance: %d over %d postings", x.Kind, sum, len(x.Postings))
+	}
+	id, err := t.nextID(ctx)
+	if err != nil {
+		return 0, err
+	}
+	at := micros(x.At)
+	t.txns = append(t.txns, []any{id, x.Kind, x.Client, x.Key, x.Memo, at})
+	for _, p := range x.Postings {
+		t.entries = append(t.entries, []any{id, p.AccountID, p.Amount, after[p.AccountID], at})
+		b := t.mark(p.AccountID)
+		b.booked, b.setBooked = after[p.AccountID], true
+	}
+	t.now = at
+	return id, nil
+}
+
+func (t *ledgerTx) PutHold(ctx context.Context, h *katong.Hold, held katong.Amount) (int64, error) {
+	now := micros(t.db.Now())
+	id := h.ID
+	if id == 0 {
+		if err := t.row(ctx, `INSERT INTO holds (account_id, amount, status, memo, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $5) RETURNING id`, h.AccountID, h.Amount, h.Status, h.Memo, micros(h.At)).Scan(&id); err != nil {
+			return 0, err
+		}
+	} else if err := t.exec(ctx, `UPDATE holds SET status = $1, updated_at = $2 WHERE id = $3`,
+		h.Status, now, id); err != nil {
+		return 0, err
+	}
+	b := t.mark(h.AccountID)
+	b.held, b.setHeld = held, true
+	if now > t.now {
+		t.now = now
+	}
+	return id, nil
+}
+
+func (t *ledgerTx) PutRecord(ctx context.Context, client, key string, r *ledger.Record) error {
+	b, err := json.Marshal(r.Result)
+	if err != nil {
+		return err
+	}
+	t.records = append(t.records, []any{client, key, r.Fingerprint, string(b), micros(t.db.Now())})
+	if t.known == nil {
+		t.known = map[string]*ledger.Record{}
+	}
+	t.known[recordKey(client, key)] = r
+	return nil
+}
+
+// flush writes what the transaction buffered.
+func (t *ledgerTx) flush(ctx context.Context) error {
+	if err := t.insertRows(ctx, `INSERT INTO txns (id, kind, client, idem_key, memo, created_at) VALUES `, t.txns); err != nil {
+		return err
+	}
+	if err := t.insertRows(ctx, `INSERT INTO entries (txn_id, account_id, amount, balance_after, created_at) VALUES `, t.entries); err != nil {
+		return err
+	}
+	if err := t.insertRows(ctx, `INSERT INTO idempotency (client, idem_key, fingerprint, result, created_at) VALUES `, t.records); err != nil {
+		return err
+	}
+	var rows [][]any
+	for id, b := range t.dirty {
+		var booked, held any // NULL keeps the column as it is
+		if b.setBooked {
+			booked = int64(b.booked)
+		}
+		if b.setHeld {
+			held = int64(b.held)
+		}
+		rows = append(rows, []any{int64(id), booked, held})
+	}
+	const n = 300
+	for len(rows) > 0 {
+		chunk := rows[:min(n, len(rows))]
+		rows = rows[len(chunk):]
+		var q strings.Builder
+		args := []any{t.now}
+		q.WriteString(`UPDATE accounts SET booked = COALESCE(v.column2, accounts.booked), held = COALESCE(v.column3, accounts.held),
+			updated_at = $1 FROM (VALUES `)
+		for i, r := range chunk {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			k := len(args)
+			fmt.Fprintf(&q, "(CAST($%d AS BIGINT), CAST($%d AS BIGINT), CAST($%d AS BIGINT))", k+1, k+2, k+3)
+			args = append(args, r...)
+		}
+		q.WriteString(`) AS v WHERE accounts.id = v.column1`)
+		if _, err := t.tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insertRows inserts rows with multi-row INSERTs of at most 500 rows.
+func (t *ledgerTx) insertRows(ctx context.Context, head string, rows [][]any) error {
+	for len(rows) > 0 {
+		chunk := rows[:min(500, len(rows))]
+		rows = rows[len(chunk):]
+		var q strings.Builder
+		q.WriteString(head)
+		args := make([]any, 0, len(chunk)*len(chunk[0]))
+		for i, r := range chunk {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteByte('(')
+			for j := range r {
+				if j > 0 {
+					q.WriteByte(',')
+				}
+				fmt.Fprintf(&q, "$%d", len(args)+j+1)
+			}
+			q.WriteByte(')')
+			args = append(args, r...)
+		}
+		if _, err := t.tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
