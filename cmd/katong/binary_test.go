@@ -144,8 +144,8 @@ func (p *proc) stop(t testing.TB) {
 	}
 }
 
-// katong runs a katong subcommand to completion and returns its stdout.
-func katong(t testing.TB, args ...string) string {
+// run runs a katong subcommand to completion and returns its stdout.
+func run(t testing.TB, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -8,10 +8,12 @@ import (
 	"katong/bank"
 	"katong/ledgerapi"
 	"katong/sqlstore"
+	"katong/teller"
 )
 
 // registerBank adds one bank's channels to the mux.
 func (s *server) registerBank(ctx context.Context, bc BankConfig, b *bank.Bank) error {
+	teller.New(b, s.log).Register(s.mux)
 	if bc.LedgerKey != "" {
 		ledgerapi.New(b, bc.LedgerKey, s.log).Register(s.mux)
 	}

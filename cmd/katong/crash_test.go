@@ -32,7 +32,7 @@ func TestKillNine(t *testing.T) {
 	t.Logf("seed %d (replay with KATONG_T2_SEED=%d)", seed, seed)
 	r := mrand.New(mrand.NewPCG(seed, 2))
 	data := t.TempDir()
-	out := katong(t, "seed", "--customers", "8", "--data", data, "--quiet", "--opening", "1000000")
+	out := run(t, "seed", "--customers", "8", "--data", data, "--quiet", "--opening", "1000000")
 	m := regexp.MustCompile(`accounts (\d+)–(\d+)`).FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("seed said %q", out)
