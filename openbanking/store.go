@@ -1,0 +1,250 @@
+package openbanking
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"katong"
+	"katong/auth"
+)
+
+// Consent statuses (OBIE v4).
+const (
+	StatusAWAU = "AWAU" // awaiting authorisation
+	StatusAUTH = "AUTH"
+	StatusRJCT = "RJCT"
+	StatusCANC = "CANC"
+	StatusEXPD = "EXPD"
+)
+
+// consent is an account-access consent.
+type consent struct {
+	ID          string
+	ClientID    string
+	CustomerID  katong.CustomerID
+	Permissions []string
+	// As the client sent them (normalised to carry a zone), "" if absent.
+	Expiration, TxFrom, TxTo string
+	// The same in Unix microseconds, 0 if absent.
+	ExpiresAt, TxFromAt, TxToAt int64
+	Status, Reason              string
+	Created, Updated, Deleted   int64
+}
+
+func (c *consent) has(p string) bool {
+	for _, q := range c.Permissions {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
+// expired reports whether the consent's expiry has passed at now.
+func (c *consent) expired(now time.Time) bool {
+	return c.ExpiresAt != 0 && now.UnixMicro() >= c.ExpiresAt
+}
+
+const consentCols = `id, client_id, customer_id, permissions, expiration, tx_from, tx_to, expires_at, tx_from_at, tx_to_at,
+	status, status_reason, created_at, updated_at, deleted_at`
+
+func scanConsent(row interface{ Scan(...any) error }) (*consent, error) {
+	var c consent
+	var perms string
+	err := row.Scan(&c.ID, &c.ClientID, &c.CustomerID, &perms, &c.Expiration, &c.TxFrom, &c.TxTo,
+		&c.ExpiresAt, &c.TxFromAt, &c.TxToAt, &c.Status, &c.Reason, &c.Created, &c.Updated, &c.Deleted)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, obErr(cUnknownID, "ConsentId", "no such consent")
+	} else if err != nil {
+		return nil, err
+	}
+	c.Permissions = strings.Split(perms, ",")
+	return &c, nil
+}
+
+// consent returns a consent by id. Returns cUnknownID if there is none
+// or it was deleted.
+func (s *Server) consent(ctx context.Context, id string) (*consent, error) {
+	c, err := scanConsent(s.bank.DB.QueryRowContext(ctx, `SELECT `+consentCols+` FROM ob_consents WHERE id = $1`, id))
+	if err != nil {
+		return nil, err
+	}
+	if c.Deleted != 0 {
+		return nil, obErr(cUnknownID, "ConsentId", "no such consent")
+	}
+	return c, nil
+}
+
+func (s *Server) insertConsent(ctx context.Context, c *consent) error {
+	_, err := s.bank.DB.ExecContext(ctx, `INSERT INTO ob_consents (`+consentCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		c.ID, c.ClientID, c.CustomerID, strings.Join(c.Permissions, ","), c.Expiration, c.TxFrom, c.TxTo,
+		c.ExpiresAt, c.TxFromAt, c.TxToAt, c.Status, c.Reason, c.Created, c.Updated, c.Deleted)
+	return err
+}
+
+// endConsent moves a consent from one of the statuses in from to status
+// (with a reason) and revokes its tokens. It reports whether it changed.
+func (s *Server) endConsent(ctx context.Context, id, status, reason string, from ...string) (bool, error) {
+	now := s.bank.Now().UnixMicro()
+	changed := false
+	err := s.bank.DB.Tx(ctx, func(tx *sql.Tx) error {
+		q := `UPDATE ob_consents SET status = $1, status_reason = $2, updated_at = $3 WHERE id = $4 AND status IN (`
+		args := []any{status, reason, now, id}
+		for i, f := range from {
+			if i > 0 {
+				q += ", "
+			}
+			args = append(args, f)
+			q += "$" + itoa(len(args))
+		}
+		res, err := tx.ExecContext(ctx, q+")", args...)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		changed = n == 1
+		_, err = tx.ExecContext(ctx, `UPDATE ob_tokens SET revoked_at = $1 WHERE consent_id = $2 AND revoked_at = 0`, now, id)
+		return err
+	})
+	return changed, err
+}
+
+// expire marks an expired consent EXPD (reason TKXP) and ends its tokens.
+func (s *Server) expire(ctx context.Context, c *consent) error {
+	if _, err := s.endConsent(ctx, c.ID, StatusEXPD, "TKXP", StatusAWAU, StatusAUTH); err != nil {
+		return err
+	}
+	c.Status, c.Reason = StatusEXPD, "TKXP"
+	return nil
+}
+
+// consentAccount is an account a consent covers, through its card.
+type consentAccount struct {
+	ObID      string // the opaque AccountId
+	AccountID katong.AccountID
+	CardID    katong.CardID
+}
+
+// consentAccounts returns the accounts the consent covers, by AccountId.
+func (s *Server) consentAccounts(ctx context.Context, c *consent) ([]consentAccount, error) {
+	rows, err := s.bank.DB.QueryContext(ctx, `SELECT i.id, ca.account_id, ca.card_id FROM ob_consent_accounts ca
+		JOIN ob_account_ids i ON i.account_id = ca.account_id AND i.client_id = $1
+		WHERE ca.consent_id = $2 ORDER BY ca.account_id`, c.ClientID, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []consentAccount
+	for rows.Next() {
+		var a consentAccount
+		if err := rows.Scan(&a.ObID, &a.AccountID, &a.CardID); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// accountIn resolves an AccountId for a request under consent c: an id the
+// client never had is cUnknownID (400 U011); a real one outside the
+// consent is cOutsideConsent (403).
+func (s *Server) accountIn(ctx context.Context, c *consent, obID string) (*consentAccount, error) {
+	var acct katong.AccountID
+	err := s.bank.DB.QueryRowContext(ctx, `SELECT account_id FROM ob_account_ids WHERE id = $1 AND client_id = $2`,
+		obID, c.ClientID).Scan(&acct)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, obErr(cUnknownID, "AccountId", "no such account")
+	} else if err != nil {
+		return nil, err
+	}
+	var card katong.CardID
+	err = s.bank.DB.QueryRowContext(ctx, `SELECT card_id FROM ob_consent_accounts WHERE consent_id = $1 AND account_id = $2`,
+		c.ID, acct).Scan(&card)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, obErr(cOutsideConsent, "AccountId", "the account is not in the consent")
+	} else if err != nil {
+		return nil, err
+	}
+	return &consentAccount{ObID: obID, AccountID: acct, CardID: card}, nil
+}
+
+// obAccountID returns (making it on first use) the client's opaque id of
+// an account.
+func obAccountID(ctx context.Context, tx *sql.Tx, clientID string, a katong.AccountID) (string, error) {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO ob_account_ids (id, client_id, account_id) VALUES ($1, $2, $3)
+		ON CONFLICT (client_id, account_id) DO NOTHING`, newID("acc-"), clientID, a); err != nil {
+		return "", err
+	}
+	var id string
+	err := tx.QueryRowContext(ctx, `SELECT id FROM ob_account_ids WHERE client_id = $1 AND account_id = $2`, clientID, a).Scan(&id)
+	return id, err
+}
+
+// token is a stored token's grant.
+type token struct {
+	Kind      string // "app", "access", "refresh"
+	ClientID  string
+	ConsentID string
+	Expires   int64
+	Revoked   int64
+}
+
+// issue stores a new token of the kind and returns it. Only its hash is
+// kept.
+func (s *Server) issue(ctx context.Context, q interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, kind, clientID, consentID string, ttl time.Duration) (string, error) {
+	tok := auth.NewToken()
+	now := s.bank.Now()
+	_, err := q.ExecContext(ctx, `INSERT INTO ob_tokens (token_hash, kind, client_id, consent_id, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`, auth.HashToken(tok), kind, clientID, consentID, now.UnixMicro(), now.Add(ttl).UnixMicro())
+	if err != nil {
+		return "", err
+	}
+	return tok, nil
+}
+
+// lookupToken returns a live token of the kind. Returns EUnauthorized for
+// an unknown, expired, revoked or other-kind token.
+func (s *Server) lookupToken(ctx context.Context, tok, kind string) (*token, error) {
+	if tok == "" || len(tok) > 512 {
+		return nil, katong.Errorf(katong.EUnauthorized, "no token")
+	}
+	var t token
+	err := s.bank.DB.QueryRowContext(ctx, `SELECT kind, client_id, consent_id, expires_at, revoked_at FROM ob_tokens WHERE token_hash = $1`,
+		auth.HashToken(tok)).Scan(&t.Kind, &t.ClientID, &t.ConsentID, &t.Expires, &t.Revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, katong.Errorf(katong.EUnauthorized, "unknown token")
+	} else if err != nil {
+		return nil, err
+	}
+	switch {
+	case kind != "" && t.Kind != kind:
+		return nil, katong.Errorf(katong.EUnauthorized, "token of another kind")
+	case t.Revoked != 0:
+		return nil, katong.Errorf(katong.EUnauthorized, "token revoked")
+	case s.bank.Now().UnixMicro() >= t.Expires:
+		return nil, katong.Errorf(katong.EUnauthorized, "token expired")
+	}
+	return &t, nil
+}
+
+// Purge deletes tokens and codes that expired more than a day ago.
+func (s *Server) Purge(ctx context.Context) error {
+	cut := s.bank.Now().Add(-24 * time.Hour).UnixMicro()
+	if _, err := s.bank.DB.ExecContext(ctx, `DELETE FROM ob_tokens WHERE expires_at < $1`, cut); err != nil {
+		return err
+	}
+	_, err := s.bank.DB.ExecContext(ctx, `DELETE FROM ob_codes WHERE expires_at < $1`, cut)
+	return err
+}
+
+func itoa[T ~int | ~int64](v T) string { return strconv.FormatInt(int64(v), 10) }
