@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -21,12 +22,18 @@ type Record struct {
 }
 
 // Audit appends a record. Card must already be masked; Audit masks
-// anything that still looks like a card or ID number.
+// anything that still looks like a card or ID number. Every balance query
+// writes a record: they share commits (group commit).
 func (s *Service) Audit(ctx context.Context, r Record) error {
+	return s.db.Grouped(ctx, func(tx *sql.Tx) error { return s.AuditTx(ctx, tx, r) })
+}
+
+// AuditTx is Audit inside the caller's transaction.
+func (s *Service) AuditTx(ctx context.Context, tx *sql.Tx, r Record) error {
 	if r.At.IsZero() {
 		r.At = s.Now()
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO audit (at, channel, actor, action, card_masked, result, detail)
+	_, err := tx.ExecContext(ctx, `INSERT INTO audit (at, channel, actor, action, card_masked, result, detail)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`, r.At.UnixMicro(), r.Channel, katong.Redact(r.Actor), r.Action,
 		katong.Redact(r.Card), r.Result, katong.Redact(r.Detail))
 	if err != nil {

@@ -2,6 +2,7 @@ package bank
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"katong"
@@ -42,32 +43,44 @@ func (b *Bank) Limit(ch katong.Channel) katong.Rate {
 // Balance answers a balance query on a card the caller has already been
 // allowed to see. It applies the channel's per-card limit (ERateLimited),
 // refuses a frozen or closed account (EAbnormal), never changes a balance,
-// and writes an audit record whatever the result.
+// and writes an audit record whatever the result. The limit's counter and
+// the audit record are written in one transaction shared with concurrent
+// queries (group commit); the balance is read first but shown only if the
+// limit allows.
 func (b *Bank) Balance(ctx context.Context, q Query) (*katong.Balance, error) {
-	bal, err := b.balance(ctx, q)
-	result := "ok"
-	if err != nil {
-		result = string(katong.ErrorCode(err))
-	}
-	if aerr := b.Auth.Audit(ctx, auth.Record{Channel: q.Channel, Actor: q.Actor, Action: "balance",
-		Card: q.Card.Masked, Result: result, Detail: q.Detail}); aerr != nil && err == nil {
-		return nil, aerr
-	}
-	return bal, err
-}
-
-func (b *Bank) balance(ctx context.Context, q Query) (*katong.Balance, error) {
-	if err := b.Auth.Limit(ctx, "balance:"+string(q.Channel)+":"+itoa(q.Card.ID), b.Limit(q.Channel)); err != nil {
-		return nil, err
-	}
+	var bal *katong.Balance
 	a, err := b.DB.Ledger().Account(ctx, q.Card.AccountID)
-	if err != nil {
+	if err == nil {
+		if err = Usable(a); err == nil {
+			bal = &katong.Balance{AccountID: a.ID, Available: a.Available(), Booked: a.Booked, AsOf: b.Now()}
+		}
+	}
+	var limited error
+	werr := b.DB.Grouped(ctx, func(tx *sql.Tx) error {
+		var err2 error
+		limited, err2 = b.Auth.LimitTx(ctx, tx, "balance:"+string(q.Channel)+":"+itoa(q.Card.ID), b.Limit(q.Channel))
+		if err2 != nil {
+			return err2
+		}
+		result := "ok"
+		switch {
+		case limited != nil:
+			result = string(katong.ErrorCode(limited))
+		case err != nil:
+			result = string(katong.ErrorCode(err))
+		}
+		return b.Auth.AuditTx(ctx, tx, auth.Record{Channel: q.Channel, Actor: q.Actor, Action: "balance",
+			Card: q.Card.Masked, Result: result, Detail: q.Detail})
+	})
+	switch {
+	case werr != nil:
+		return nil, werr
+	case limited != nil:
+		return nil, limited
+	case err != nil:
 		return nil, err
 	}
-	if err := Usable(a); err != nil {
-		return nil, err
-	}
-	return &katong.Balance{AccountID: a.ID, Available: a.Available(), Booked: a.Booked, AsOf: b.Now()}, nil
+	return bal, nil
 }
 
 // Usable reports EAbnormal for a frozen or closed account: no balance is

@@ -41,6 +41,7 @@ type Dialect struct {
 // DB is a Katong database: a bank's or the wallet's.
 type DB struct {
 	*sql.DB
+	groupState
 	Dialect Dialect
 	// Now is the clock; tests replace it.
 	Now func() time.Time

@@ -1,0 +1,130 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"sync"
+	"time"
+)
+
+// Grouped runs fn in a write transaction shared with the other callers of
+// Grouped that arrive while the previous one commits (group commit): many
+// small writes, such as audit records and rate-limit counters, then cost
+// one commit, one fsync, between them. fn's writes are durable when
+// Grouped returns nil. fn may run more than once (if the shared
+// transaction fails, each fn is run again alone), so it must only write
+// to tx and set its own results.
+func (db *DB) Grouped(ctx context.Context, fn func(*sql.Tx) error) error {
+	db.groupOnce.Do(db.startGroup)
+	if db.group == nil { // closed
+		return db.Tx(ctx, fn)
+	}
+	c := &groupCall{fn: fn, done: make(chan struct{})}
+	select {
+	case db.group <- c:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-db.groupStop:
+		return db.Tx(ctx, fn)
+	}
+	select {
+	case <-c.done:
+		return c.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+type groupCall struct {
+	fn   func(*sql.Tx) error
+	err  error
+	done chan struct{}
+}
+
+type groupState struct {
+	groupOnce sync.Once
+	group     chan *groupCall
+	groupStop chan struct{}
+	groupWG   sync.WaitGroup
+	stopOnce  sync.Once
+}
+
+func (db *DB) startGroup() {
+	db.group = make(chan *groupCall, 1024)
+	db.groupStop = make(chan struct{})
+	writers := max(1, db.Dialect.Writers)
+	for range writers {
+		db.groupWG.Add(1)
+		go db.groupLoop()
+	}
+}
+
+func (db *DB) groupLoop() {
+	defer db.groupWG.Done()
+	for {
+		var batch []*groupCall
+		select {
+		case c := <-db.group:
+			batch = append(batch, c)
+		case <-db.groupStop:
+			return
+		}
+	fill:
+		for len(batch) < 256 {
+			select {
+			case c := <-db.group:
+				batch = append(batch, c)
+			default:
+				break fill
+			}
+		}
+		db.groupCommit(batch)
+	}
+}
+
+func (db *DB) groupCommit(batch []*groupCall) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := db.Tx(ctx, func(tx *sql.Tx) error {
+		for _, c := range batch {
+			if err := c.fn(tx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && len(batch) > 1 {
+		for _, c := range batch {
+			c.err = db.Tx(ctx, c.fn)
+		}
+	} else {
+		for _, c := range batch {
+			c.err = err
+		}
+	}
+	for _, c := range batch {
+		close(c.done)
+	}
+}
+
+// Close stops the group committer and closes the database.
+func (db *DB) Close() error {
+	db.groupOnce.Do(func() {}) // no committer may start after Close
+	db.stopOnce.Do(func() {
+		if db.groupStop != nil {
+			close(db.groupStop)
+			db.groupWG.Wait()
+			// Commit what is still queued.
+			for {
+				select {
+				case c := <-db.group:
+					db.groupCommit([]*groupCall{c})
+					continue
+				default:
+				}
+				break
+			}
+		}
+	})
+	return db.DB.Close()
+}
