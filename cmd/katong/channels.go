@@ -3,39 +3,89 @@ package main
 import (
 	"context"
 	"fmt"
+	"html"
 	"net/http"
+	"time"
 
+	"katong"
 	"katong/bank"
+	"katong/bankapp"
+	"katong/demo"
 	"katong/ledgerapi"
+	"katong/openbanking"
 	"katong/sqlstore"
 	"katong/teller"
+	"katong/wallet"
 )
+
+// walletCallback is where banks send the customer back after a binding.
+const walletCallback = "/wallet/bind/callback"
 
 // registerBank adds one bank's channels to the mux.
 func (s *server) registerBank(ctx context.Context, bc BankConfig, b *bank.Bank) error {
+	bankapp.New(b, s.log).Register(s.mux)
 	teller.New(b, s.log).Register(s.mux)
+	var clients []openbanking.Client
+	for _, c := range bc.Clients {
+		uris := c.RedirectURIs
+		if len(uris) == 0 {
+			uris = []string{s.cfg.PublicURL + walletCallback}
+		}
+		clients = append(clients, openbanking.Client{ID: c.ID, Name: c.Name, Secret: c.Secret, RedirectURIs: uris, Payments: c.Payments})
+	}
+	ob := openbanking.New(b, clients, s.log)
+	ob.Register(s.mux)
+	s.purgers = append(s.purgers, ob.Purge)
 	if bc.LedgerKey != "" {
 		ledgerapi.New(b, bc.LedgerKey, s.log).Register(s.mux)
 	}
 	return nil
 }
 
-// registerWallet adds the wallet to the mux.
+// registerWallet adds the wallet to the mux. It reaches each bank at the
+// bank's configured URL, or at this process's public URL when the bank
+// runs here too.
 func (s *server) registerWallet(ctx context.Context, db *sqlstore.DB) error {
+	cfg := wallet.Config{MinClientVersion: s.cfg.Wallet.MinClientVersion, Vault: s.vault,
+		Deadline: time.Duration(s.cfg.Wallet.DeadlineMS) * time.Millisecond}
+	for _, bc := range s.cfg.Banks {
+		base := bc.URL
+		if base == "" {
+			base = s.cfg.PublicURL + "/banks/" + bc.ID
+		}
+		cfg.Banks = append(cfg.Banks, wallet.Partner{ID: katong.BankID(bc.ID), Name: bc.Name, NameEN: bc.NameEN,
+			Colour: bc.Colour, Support: bc.Support, BINs: bc.BINs, BaseURL: base,
+			ClientID: s.cfg.Wallet.ClientID, ClientSecret: s.cfg.Wallet.ClientSecret,
+			RedirectURL: s.cfg.PublicURL + walletCallback})
+	}
+	w, err := wallet.New(cfg, db, s.log)
+	if err != nil {
+		return err
+	}
+	s.closers = append(s.closers, func() error { w.Close(); return nil })
+	w.Register(s.mux)
+	if s.cfg.Demo {
+		for _, u := range demo.Info().WalletUsers {
+			// On a second start the users exist: a taken mobile is fine.
+			if _, err := w.SignUp(ctx, u.Mobile, u.Password); err != nil && katong.AsError(err).Field != "mobile" {
+				return fmt.Errorf("demo wallet user: %w", err)
+			}
+		}
+	}
 	return nil
 }
 
 // handleIndex is the front page: where every channel is.
 func (s *server) handleIndex(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	fmt.Fprint(w, `<!doctype html><html lang="zh-CN"><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Katong 卡通</title><body style="font-family:sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem"><h1>Katong 卡通余额服务</h1><ul>`)
+	fmt.Fprint(w, `<!doctype html><html lang="zh-CN"><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Katong 卡通</title><body style="font-family:sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;line-height:1.6"><h1>Katong 卡通余额服务</h1><ul>`)
 	if s.cfg.Role != "bank" {
 		fmt.Fprint(w, `<li><a href="/wallet/">钱包 Wallet</a></li>`)
 	}
 	for _, b := range s.banks {
-		id := string(b.Config.ID)
-		fmt.Fprintf(w, `<li>%s %s: <a href="/banks/%s/app/">手机银行 Bank app</a> · <a href="/banks/%s/teller/">柜台 Teller</a></li>`,
-			b.Config.Name, b.Config.NameEN, id, id)
+		id := html.EscapeString(string(b.Config.ID))
+		fmt.Fprintf(w, `<li>%s %s: <a href="/banks/%s/app/">手机银行 Bank app</a> · <a href="/banks/%s/teller/">柜台 Teller</a> · <a href="/banks/%s/oauth/consents">授权管理 Consents</a></li>`,
+			html.EscapeString(b.Config.Name), html.EscapeString(b.Config.NameEN), id, id, id)
 	}
 	fmt.Fprint(w, `</ul></body></html>`)
 }

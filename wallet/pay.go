@@ -1,0 +1,541 @@
+package wallet
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+	"unicode/utf8"
+
+	"katong"
+)
+
+// Payment and refund states. The bank's idempotency key is stored with
+// the row before the request is sent: pending until the bank's answer is
+// known, so that a lost answer is asked again with the same key (by the
+// user's retry or the settler) and the card is debited once.
+const (
+	payPending = "pending"
+	payPaid    = "paid"
+	payFailed  = "failed"
+)
+
+// Payment is a payment to a merchant from a bound card.
+type Payment struct {
+	ID            int64
+	CardID        int64
+	Card          *Card
+	Amount        katong.Amount
+	Reference     string
+	Status        string // pending, paid, failed
+	FailCode      katong.Code
+	BankPaymentID string
+	Created       time.Time
+	Updated       time.Time
+	Refunds       []*Refund
+	userID        int64
+	clientKey     string
+	bankKey       string
+}
+
+// Refunded is what was refunded or is being refunded.
+func (p *Payment) Refunded() katong.Amount {
+	var sum katong.Amount
+	for _, r := range p.Refunds {
+		if r.Status != payFailed {
+			sum += r.Amount
+		}
+	}
+	return sum
+}
+
+// Refund returns part or all of a paid payment to the card.
+type Refund struct {
+	ID           int64
+	PaymentID    int64
+	Amount       katong.Amount
+	Reference    string
+	Status       string
+	FailCode     katong.Code
+	BankRefundID string
+	Created      time.Time
+	userID       int64
+	clientKey    string
+	bankKey      string
+}
+
+// outcomeUnknown reports whether err leaves the bank's answer unknown
+// (it may have paid): the row stays pending and is asked again.
+func outcomeUnknown(err error) bool {
+	c := katong.ErrorCode(err)
+	return c == katong.ENetwork || c == katong.EConflict
+}
+
+// checkReference validates a merchant reference: 1 to 140 bytes of
+// UTF-8 (the banks' limit), no control characters, and nothing that looks
+// like a card or ID number.
+func checkReference(field, ref string) error {
+	if ref == "" || len(ref) > 140 || !utf8.ValidString(ref) {
+		return katong.Invalid(field, "the reference must have 1 to 140 bytes")
+	}
+	for _, c := range ref {
+		if c < 0x20 || c == 0x7f {
+			return katong.Invalid(field, "the reference may not contain control characters")
+		}
+	}
+	if katong.Redact(ref) != ref {
+		return katong.Invalid(field, "the reference may not contain a card or ID number")
+	}
+	return nil
+}
+
+// clientKey checks the client's idempotency key (a UUID), or makes one.
+func clientKey(key string) (string, error) {
+	if key == "" {
+		return newUUID(), nil
+	}
+	if !isUUID(key) {
+		return "", katong.Invalid("idempotency_key", "the idempotency key must be a UUID")
+	}
+	return key, nil
+}
+
+const paymentCols = `id, user_id, binding_id, client_key, bank_key, amount, reference, status, bank_payment_id, fail_code,
+	created_at, updated_at`
+
+func scanPayment(row interface{ Scan(...any) error }) (*Payment, error) {
+	var p Payment
+	var fail string
+	var created, updated int64
+	err := row.Scan(&p.ID, &p.userID, &p.CardID, &p.clientKey, &p.bankKey, &p.Amount, &p.Reference, &p.Status,
+		&p.BankPaymentID, &fail, &created, &updated)
+	p.FailCode, p.Created, p.Updated = katong.Code(fail), time.UnixMicro(created), time.UnixMicro(updated)
+	return &p, err
+}
+
+// Pay pays a merchant amount from the user's card, with the merchant's
+// reference. key is the client's idempotency key (a UUID; "" makes one):
+// the same key again is the same payment, replayed if settled, sent again
+// with the same bank key if its outcome is still unknown.
+//
+// The payment is returned whenever it was stored, with the error: ENetwork
+// or EConflict while it is pending (retry, or let the settler finish),
+// the bank's refusal (EInsufficient, EAbnormal, ENotFound…) when failed.
+// EKeyReused if key was used for another payment.
+func (w *Wallet) Pay(ctx context.Context, u *User, cardID int64, key string, amount katong.Amount, ref string) (*Payment, error) {
+	key, err := clientKey(key)
+	if err != nil {
+		return nil, err
+	}
+	if amount <= 0 {
+		return nil, katong.Invalid("amount", "the amount must be more than zero")
+	}
+	if err := checkReference("reference", ref); err != nil {
+		return nil, err
+	}
+	p, err := w.paymentByKey(ctx, u, key)
+	if err == nil {
+		if p.CardID != cardID || p.Amount != amount || p.Reference != ref {
+			return nil, katong.Errorf(katong.EKeyReused, "idempotency key used for another payment")
+		}
+		return w.sendPayment(ctx, p)
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	b, err := w.binding(ctx, u, cardID)
+	if err != nil {
+		return nil, err
+	}
+	now := w.cfg.Now().UnixMicro()
+	_, err = w.db.ExecContext(ctx, `INSERT INTO payments (user_id, binding_id, client_key, bank_key, amount, reference,
+		status, next_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $8)
+		ON CONFLICT (user_id, client_key) DO NOTHING`, u.ID, b.ID, key, newUUID(), amount, ref, payPending, now)
+	if err != nil {
+		return nil, err
+	}
+	if p, err = w.paymentByKey(ctx, u, key); err != nil {
+		return nil, err
+	}
+	if p.CardID != cardID || p.Amount != amount || p.Reference != ref { // a concurrent request won with another body
+		return nil, katong.Errorf(katong.EKeyReused, "idempotency key used for another payment")
+	}
+	return w.sendPayment(ctx, p)
+}
+
+func (w *Wallet) paymentByKey(ctx context.Context, u *User, key string) (*Payment, error) {
+	p, err := scanPayment(w.db.QueryRowContext(ctx, `SELECT `+paymentCols+` FROM payments
+		WHERE user_id = $1 AND client_key = $2`, u.ID, key))
+	return p, err
+}
+
+// settled returns a settled payment with the error it failed with.
+func settled(p *Payment) (*Payment, error) {
+	if p.Status == payFailed {
+		return p, &katong.Error{Code: p.FailCode, Message: "the bank refused the payment"}
+	}
+	return p, nil
+}
+
+// anyBinding loads a binding whatever its state: a pending payment of a
+// card unbound meanwhile is still settled with its tokens (revocation
+// waits for it).
+func (w *Wallet) anyBinding(ctx context.Context, id int64) (*binding, error) {
+	b, err := w.scanBinding(w.db.QueryRowContext(ctx, `SELECT `+bindingCols+` FROM bindings WHERE id = $1`, id))
+	if err != nil {
+		return nil, err
+	}
+	if b.p == nil || b.status == bindRevoked {
+		return nil, katong.Errorf(katong.ENotFound, "card %d is no longer bound", id)
+	}
+	return b, nil
+}
+
+// sendPayment sends a pending payment to the bank with its stored key and
+// records the answer; a settled one is returned as it is.
+func (w *Wallet) sendPayment(ctx context.Context, p *Payment) (*Payment, error) {
+	if p.Status != payPending {
+		return settled(p)
+	}
+	b, err := w.anyBinding(ctx, p.CardID)
+	var bankID string
+	if err == nil {
+		callCtx, cancel := context.WithTimeout(ctx, w.cfg.Deadline)
+		err = w.withToken(callCtx, b, func(tok string) (err error) {
+			bankID, err = b.p.link.pay(callCtx, tok, p.bankKey, b.accountID, p.Amount, p.Reference)
+			return err
+		})
+		cancel()
+		err = b.p.wrap(err)
+	}
+	// Recorded whatever happened to the caller's context: the bank may have paid.
+	rec := context.WithoutCancel(ctx)
+	now := w.cfg.Now()
+	switch {
+	case err == nil:
+		_, err2 := w.db.ExecContext(rec, `UPDATE payments SET status = $1, bank_payment_id = $2, updated_at = $3
+			WHERE id = $4 AND status = $5`, payPaid, bankID, now.UnixMicro(), p.ID, payPending)
+		if err2 != nil {
+			return nil, err2
+		}
+	case outcomeUnknown(err):
+		tries := int64(0)
+		w.db.QueryRowContext(rec, `SELECT tries FROM payments WHERE id = $1`, p.ID).Scan(&tries)
+		if _, err2 := w.db.ExecContext(rec, `UPDATE payments SET tries = tries + 1, next_at = $1, updated_at = $2
+			WHERE id = $3 AND status = $4`, now.Add(w.backoff(tries+1)).UnixMicro(), now.UnixMicro(), p.ID, payPending); err2 != nil {
+			return nil, err2
+		}
+	default:
+		if _, err2 := w.db.ExecContext(rec, `UPDATE payments SET status = $1, fail_code = $2, updated_at = $3
+			WHERE id = $4 AND status = $5`, payFailed, string(katong.ErrorCode(err)), now.UnixMicro(), p.ID, payPending); err2 != nil {
+			return nil, err2
+		}
+	}
+	card := ""
+	if b != nil {
+		card = b.Masked
+	}
+	w.audit(rec, p.userID, "pay", card, codeOf(err))
+	q, err2 := scanPayment(w.db.QueryRowContext(rec, `SELECT `+paymentCols+` FROM payments WHERE id = $1`, p.ID))
+	if err2 != nil {
+		return nil, err2
+	}
+	switch q.Status {
+	case payPending:
+		return q, err
+	case payPaid:
+		return q, nil // paid, by this call or a concurrent one
+	}
+	q, err = settled(q)
+	if b != nil {
+		err = b.p.wrap(err)
+	}
+	return q, err
+}
+
+// RetryPayment asks the bank again about a pending payment of the user
+// (same key); a settled one is returned as it is. ENotFound for a payment
+// that is not the user's.
+func (w *Wallet) RetryPayment(ctx context.Context, u *User, id int64) (*Payment, error) {
+	p, err := w.Payment(ctx, u, id)
+	if err != nil {
+		return nil, err
+	}
+	return w.sendPayment(ctx, p)
+}
+
+// Payment returns one of the user's payments with its refunds and card.
+// ENotFound for a payment that is not the user's.
+func (w *Wallet) Payment(ctx context.Context, u *User, id int64) (*Payment, error) {
+	p, err := scanPayment(w.db.QueryRowContext(ctx, `SELECT `+paymentCols+` FROM payments WHERE id = $1 AND user_id = $2`,
+		id, u.ID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, katong.Errorf(katong.ENotFound, "no payment %d for user %d", id, u.ID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := w.fill(ctx, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// fill loads a payment's card and refunds.
+func (w *Wallet) fill(ctx context.Context, p *Payment) error {
+	b, err := w.scanBinding(w.db.QueryRowContext(ctx, `SELECT `+bindingCols+` FROM bindings WHERE id = $1`, p.CardID))
+	if err != nil {
+		return err
+	}
+	p.Card = &b.Card
+	rows, err := w.db.QueryContext(ctx, `SELECT `+refundCols+` FROM refunds WHERE payment_id = $1 ORDER BY id`, p.ID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	p.Refunds = nil
+	for rows.Next() {
+		r, err := scanRefund(rows)
+		if err != nil {
+			return err
+		}
+		p.Refunds = append(p.Refunds, r)
+	}
+	return rows.Err()
+}
+
+// Payments returns the user's newest payments (at most 50).
+func (w *Wallet) Payments(ctx context.Context, u *User) ([]*Payment, error) {
+	rows, err := w.db.QueryContext(ctx, `SELECT `+paymentCols+` FROM payments WHERE user_id = $1 ORDER BY id DESC LIMIT 50`, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Payment
+	for rows.Next() {
+		p, err := scanPayment(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, p := range out {
+		if err := w.fill(ctx, p); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+const refundCols = `id, payment_id, user_id, client_key, bank_key, amount, reference, status, bank_refund_id, fail_code, created_at`
+
+func scanRefund(row interface{ Scan(...any) error }) (*Refund, error) {
+	var r Refund
+	var created int64
+	var fail string
+	err := row.Scan(&r.ID, &r.PaymentID, &r.userID, &r.clientKey, &r.bankKey, &r.Amount, &r.Reference, &r.Status,
+		&r.BankRefundID, &fail, &created)
+	r.FailCode, r.Created = katong.Code(fail), time.UnixMicro(created)
+	return &r, err
+}
+
+// Refund returns amount of the user's paid payment to its card. key is
+// the client's idempotency key as for Pay. Refunds of a payment never
+// exceed it (EInvalid, field amount). ENotFound for a payment that is not
+// the user's; EInvalid (field payment) for one that is not paid.
+func (w *Wallet) Refund(ctx context.Context, u *User, paymentID int64, key string, amount katong.Amount, ref string) (*Refund, error) {
+	key, err := clientKey(key)
+	if err != nil {
+		return nil, err
+	}
+	if amount <= 0 {
+		return nil, katong.Invalid("amount", "the amount must be more than zero")
+	}
+	if err := checkReference("reference", ref); err != nil {
+		return nil, err
+	}
+	var r *Refund
+	err = w.db.Tx(ctx, func(tx *sql.Tx) error {
+		p, err := scanPayment(tx.QueryRowContext(ctx, `SELECT `+paymentCols+` FROM payments WHERE id = $1 AND user_id = $2`+
+			w.db.Dialect.ForUpdate, paymentID, u.ID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return katong.Errorf(katong.ENotFound, "no payment %d for user %d", paymentID, u.ID)
+		}
+		if err != nil {
+			return err
+		}
+		r, err = scanRefund(tx.QueryRowContext(ctx, `SELECT `+refundCols+` FROM refunds WHERE user_id = $1 AND client_key = $2`,
+			u.ID, key))
+		if err == nil {
+			if r.PaymentID != paymentID || r.Amount != amount || r.Reference != ref {
+				return katong.Errorf(katong.EKeyReused, "idempotency key used for another refund")
+			}
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if p.Status != payPaid {
+			return katong.Invalid("payment", "only a paid payment can be refunded")
+		}
+		var refunded katong.Amount
+		if err := tx.QueryRowContext(ctx, `SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM refunds WHERE payment_id = $1 AND status <> $2`,
+			paymentID, payFailed).Scan(&refunded); err != nil {
+			return err
+		}
+		if refunded+amount > p.Amount {
+			return katong.Invalid("amount", "at most %s is left to refund", (p.Amount - refunded).String())
+		}
+		now := w.cfg.Now().UnixMicro()
+		r = &Refund{PaymentID: paymentID, Amount: amount, Reference: ref, Status: payPending, clientKey: key, bankKey: newUUID(),
+			Created: time.UnixMicro(now)}
+		return tx.QueryRowContext(ctx, `INSERT INTO refunds (payment_id, user_id, client_key, bank_key, amount, reference, status,
+			next_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $8) RETURNING id`,
+			paymentID, u.ID, key, r.bankKey, amount, ref, payPending, now).Scan(&r.ID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return w.sendRefund(ctx, r)
+}
+
+// sendRefund sends a pending refund with its stored key and records the answer.
+func (w *Wallet) sendRefund(ctx context.Context, r *Refund) (*Refund, error) {
+	if r.Status == payPaid {
+		return r, nil
+	}
+	if r.Status == payFailed {
+		return r, &katong.Error{Code: r.FailCode, Message: "the bank refused the refund"}
+	}
+	var bindingID int64
+	var bankPayment string
+	err := w.db.QueryRowContext(ctx, `SELECT binding_id, bank_payment_id FROM payments WHERE id = $1`, r.PaymentID).
+		Scan(&bindingID, &bankPayment)
+	if err != nil {
+		return nil, err
+	}
+	b, err := w.anyBinding(ctx, bindingID)
+	var bankID string
+	if err == nil {
+		callCtx, cancel := context.WithTimeout(ctx, w.cfg.Deadline)
+		err = w.withToken(callCtx, b, func(tok string) (err error) {
+			bankID, err = b.p.link.refund(callCtx, tok, r.bankKey, bankPayment, r.Amount, r.Reference)
+			return err
+		})
+		cancel()
+		err = b.p.wrap(err)
+	}
+	rec := context.WithoutCancel(ctx)
+	now := w.cfg.Now()
+	var q string
+	var args []any
+	switch {
+	case err == nil:
+		q, args = `UPDATE refunds SET status = $1, bank_refund_id = $2, updated_at = $3 WHERE id = $4 AND status = $5`,
+			[]any{payPaid, bankID, now.UnixMicro(), r.ID, payPending}
+	case outcomeUnknown(err):
+		var tries int64
+		w.db.QueryRowContext(rec, `SELECT tries FROM refunds WHERE id = $1`, r.ID).Scan(&tries)
+		q, args = `UPDATE refunds SET tries = tries + 1, next_at = $1, updated_at = $2 WHERE id = $3 AND status = $4`,
+			[]any{now.Add(w.backoff(tries + 1)).UnixMicro(), now.UnixMicro(), r.ID, payPending}
+	default:
+		q, args = `UPDATE refunds SET status = $1, fail_code = $2, updated_at = $3 WHERE id = $4 AND status = $5`,
+			[]any{payFailed, string(katong.ErrorCode(err)), now.UnixMicro(), r.ID, payPending}
+	}
+	if _, err2 := w.db.ExecContext(rec, q, args...); err2 != nil {
+		return nil, err2
+	}
+	w.audit(rec, r.userID, "refund", "", codeOf(err))
+	got, err2 := scanRefund(w.db.QueryRowContext(rec, `SELECT `+refundCols+` FROM refunds WHERE id = $1`, r.ID))
+	if err2 != nil {
+		return nil, err2
+	}
+	switch got.Status {
+	case payPending:
+		return got, err
+	case payPaid:
+		return got, nil
+	}
+	return got, &katong.Error{Code: got.FailCode, Message: "the bank refused the refund"}
+}
+
+// settlePayments sends again the pending payments that are due.
+func (w *Wallet) settlePayments(ctx context.Context) error {
+	rows, err := w.db.QueryContext(ctx, `SELECT `+paymentCols+` FROM payments WHERE status = $1 AND next_at <= $2
+		ORDER BY next_at LIMIT 100`, payPending, w.cfg.Now().UnixMicro())
+	if err != nil {
+		return err
+	}
+	var due []*Payment
+	for rows.Next() {
+		p, err := scanPayment(rows)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		due = append(due, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, p := range due {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if _, err := w.sendPayment(ctx, p); err != nil && outcomeUnknown(err) {
+			w.log.Info("wallet settler: payment still pending", "payment", p.ID, "code", katong.ErrorCode(err))
+		}
+	}
+	return nil
+}
+
+// settleRefunds sends again the pending refunds that are due.
+func (w *Wallet) settleRefunds(ctx context.Context) error {
+	rows, err := w.db.QueryContext(ctx, `SELECT `+refundCols+` FROM refunds WHERE status = $1 AND next_at <= $2
+		ORDER BY next_at LIMIT 100`, payPending, w.cfg.Now().UnixMicro())
+	if err != nil {
+		return err
+	}
+	var due []*Refund
+	for rows.Next() {
+		r, err := scanRefund(rows)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		due = append(due, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, r := range due {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if _, err := w.sendRefund(ctx, r); err != nil && outcomeUnknown(err) {
+			w.log.Info("wallet settler: refund still pending", "refund", r.ID, "code", katong.ErrorCode(err))
+		}
+	}
+	return nil
+}
+
+// yuanField parses an amount typed by a person into fen (EInvalid, field amount).
+func yuanField(s string) (katong.Amount, error) {
+	a, err := katong.ParseAmount(s)
+	if err != nil {
+		return 0, err
+	}
+	if a <= 0 {
+		return 0, katong.Invalid("amount", "the amount must be more than zero")
+	}
+	if a > 100_000_000 {
+		return 0, katong.Invalid("amount", "the amount is larger than %s", katong.Amount(100_000_000).Yuan())
+	}
+	return a, nil
+}

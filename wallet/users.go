@@ -1,0 +1,137 @@
+package wallet
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"katong"
+	"katong/auth"
+)
+
+// sessionKind is the kind of wallet users' sessions.
+const sessionKind = "wallet_user"
+
+// User is a logged-in wallet user.
+type User struct {
+	ID     int64
+	Mobile string // E.164; filled in only where a page shows it
+	token  string // the session token the request came with
+}
+
+// SignUp creates a wallet user with a mobile number and a password
+// (at least 8 characters, not a common one). Returns EInvalid naming the
+// field: a malformed or already registered mobile, a weak password.
+func (w *Wallet) SignUp(ctx context.Context, mobile, password string) (int64, error) {
+	m, err := katong.NormalizeMobile(mobile)
+	if err != nil {
+		return 0, err
+	}
+	if err := auth.CheckPassword(password, auth.CustomerMinLen); err != nil {
+		return 0, err
+	}
+	var id int64
+	err = w.db.QueryRowContext(ctx, `INSERT INTO wallet_users (mobile, password_hash, created_at) VALUES ($1, $2, $3)
+		ON CONFLICT (mobile) DO NOTHING RETURNING id`, m, auth.HashPassword(password), w.cfg.Now().UnixMicro()).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, &katong.Error{Code: katong.EInvalid, Field: "mobile", Message: "this mobile number is already registered", Err: errMobileTaken}
+	}
+	return id, err
+}
+
+// Login checks a mobile number and password and starts a session,
+// returning its token. Wrong secrets count towards the lock-out of the
+// mobile number (auth.Attempt before the check). Returns EInvalid for a
+// malformed mobile, EUnauthorized for a wrong one or a wrong password, and
+// ELocked after too many.
+func (w *Wallet) Login(ctx context.Context, mobile, password, device string) (string, error) {
+	m, err := katong.NormalizeMobile(mobile)
+	if err != nil {
+		return "", err
+	}
+	if err := w.auth.Attempt(ctx, "wallet-login:"+m); err != nil {
+		auth.VerifyPassword("", password) // the same time as a check
+		return "", err
+	}
+	var id int64
+	var hash string
+	err = w.db.QueryRowContext(ctx, `SELECT id, password_hash FROM wallet_users WHERE mobile = $1`, m).Scan(&id, &hash)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", err
+	}
+	ok := auth.VerifyPassword(hash, password) && err == nil
+	w.audit(ctx, id, "login", "", resultOf(ok))
+	if !ok {
+		return "", katong.Errorf(katong.EUnauthorized, "wrong mobile or password")
+	}
+	if err := w.auth.Succeed(ctx, "wallet-login:"+m); err != nil {
+		return "", err
+	}
+	return w.auth.StartSession(ctx, sessionKind, id, device, sessionPolicy)
+}
+
+// Logout ends the session of the token.
+func (w *Wallet) Logout(ctx context.Context, token string) error {
+	return w.auth.EndSession(ctx, token)
+}
+
+// user returns the user of a session token. Returns EUnauthorized if the
+// session is unknown, ended or expired.
+func (w *Wallet) user(ctx context.Context, token string) (*User, error) {
+	s, err := w.auth.Session(ctx, sessionKind, token, sessionPolicy)
+	if err != nil {
+		return nil, err
+	}
+	return &User{ID: s.SubjectID, token: token}, nil
+}
+
+// mobile fills in the user's mobile number.
+func (w *Wallet) mobile(ctx context.Context, u *User) error {
+	return w.db.QueryRowContext(ctx, `SELECT mobile FROM wallet_users WHERE id = $1`, u.ID).Scan(&u.Mobile)
+}
+
+func resultOf(ok bool) string {
+	if ok {
+		return "ok"
+	}
+	return string(katong.EUnauthorized)
+}
+
+func codeOf(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	return string(katong.ErrorCode(err))
+}
+
+// newUUID returns a random (version 4) UUID.
+func newUUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// isUUID reports whether s is a UUID in its canonical text form.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
