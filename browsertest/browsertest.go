@@ -110,3 +110,22 @@ func Text(t testing.TB, ctx context.Context) string {
 	}
 	return s
 }
+
+// WaitText waits (up to 10 s) until the text of the element css satisfies
+// ok, and returns it; otherwise it saves a screenshot and fails the test.
+func WaitText(t testing.TB, ctx context.Context, css string, ok func(string) bool) string {
+	t.Helper()
+	var s string
+	var err error
+	for i := 0; i < 100; i++ {
+		s, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(css)))
+		if err == nil && ok(s) {
+			return s
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	Screenshot(t, ctx, "stuck")
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	t.Fatalf("%s: %q (%v) at %s: %s", css, s, err, loc, Text(t, ctx))
+	return ""
+}

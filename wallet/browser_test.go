@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -16,19 +15,7 @@ import (
 // textOf waits until the element's text satisfies ok, and returns it.
 func textOf(t *testing.T, ctx context.Context, css string, ok func(string) bool) string {
 	t.Helper()
-	var s string
-	var err error
-	for i := 0; i < 100; i++ {
-		s, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(css)))
-		if err == nil && ok(s) {
-			return s
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	browsertest.Screenshot(t, ctx, "stuck")
-	loc, _ := chromedp.Run(ctx, chromedp.Location())
-	t.Fatalf("%s: %q (%v) at %s: %s", css, s, err, loc, browsertest.Text(t, ctx))
-	return ""
+	return browsertest.WaitText(t, ctx, css, ok)
 }
 
 // TestWalletBrowser is the wallet in headless Chromium: log in, bind a card

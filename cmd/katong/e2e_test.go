@@ -1,0 +1,113 @@
+package main_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"katong"
+	"katong/browsertest"
+	"katong/demo"
+)
+
+// bankAppAvailable logs in to the bank app's JSON API as the customer and
+// returns the available balance (fen) of the account of the card ending
+// in tail.
+func bankAppAvailable(t *testing.T, base string, c demo.Customer, tail string) int64 {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"mobile": c.Mobile, "password": c.Password, "device": "e2e"})
+	resp, err := http.Post(base+"/api/v1/sessions", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s struct {
+		Token string `json:"token"`
+	}
+	json.NewDecoder(resp.Body).Decode(&s)
+	resp.Body.Close()
+	req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/accounts", nil)
+	req.Header.Set("Authorization", "Bearer "+s.Token)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Accounts []struct {
+			Card struct {
+				Tail string `json:"tail"`
+			} `json:"card"`
+			AvailableFen int64 `json:"available_fen"`
+		} `json:"accounts"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range out.Accounts {
+		if a.Card.Tail == tail {
+			return a.AvailableFen
+		}
+	}
+	t.Fatalf("bank app shows no card ending %s: %+v", tail, out)
+	return 0
+}
+
+// TestDemoWalletInBrowser is the demo as a person uses it, on the real
+// binary: a wallet user binds their card through the bank's consent page,
+// reads the live balance, pays, and the bank app shows the same money.
+// The wallet reaches the bank over HTTP, as configured by --demo.
+func TestDemoWalletInBrowser(t *testing.T) {
+	browsertest.Browser(t)
+	p := start(t, "--demo", "--data", t.TempDir())
+	base := "http://" + p.addr
+	w := demo.Info()
+	cust, user := w.Customers[0], w.WalletUsers[0]
+	card := cust.Cards[0]
+	tail := katong.Tail(card.Number)
+	before := bankAppAvailable(t, base+"/banks/"+string(cust.Bank), cust, tail)
+
+	ctx := browsertest.New(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/wallet/login?lang=zh"),
+		chromedp.SendKeys(chromedp.CSS("#mobile"), user.Mobile),
+		chromedp.SendKeys(chromedp.CSS("#password"), user.Password),
+		chromedp.Click(chromedp.CSS("#login")),
+		chromedp.WaitVisible(chromedp.CSS("#menu-cards")),
+		chromedp.Click(chromedp.CSS("#menu-cards")),
+		chromedp.WaitVisible(chromedp.CSS("#add-card")),
+		chromedp.Click(chromedp.CSS("#add-card")),
+		chromedp.WaitVisible(chromedp.CSS("#card_number")),
+		chromedp.SendKeys(chromedp.CSS("#card_number"), card.Number),
+		chromedp.Click(chromedp.CSS("#bind")),
+		chromedp.WaitVisible(chromedp.CSS("#password")),
+		chromedp.SendKeys(chromedp.CSS("#mobile"), cust.Mobile),
+		chromedp.SendKeys(chromedp.CSS("#password"), cust.Password),
+		chromedp.Click(chromedp.CSS("#login")),
+		chromedp.WaitVisible(chromedp.CSS("#approve")),
+		chromedp.Click(chromedp.CSS("#agree")),
+		chromedp.Click(chromedp.CSS("#approve"))); err != nil {
+		browsertest.Screenshot(t, ctx, "bind")
+		t.Fatalf("bind: %v\n%s", err, browsertest.Text(t, ctx))
+	}
+	browsertest.WaitText(t, ctx, "h1", func(s string) bool { return s == "卡详情" })
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#eye"))); err != nil {
+		t.Fatal(err)
+	}
+	want := katong.Amount(before).Yuan()
+	browsertest.WaitText(t, ctx, "#available", func(s string) bool { return s == want })
+	browsertest.Screenshot(t, ctx, "balance")
+
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#pay")),
+		chromedp.WaitVisible(chromedp.CSS("#amount")),
+		chromedp.SendKeys(chromedp.CSS("#amount"), "12.34"),
+		chromedp.Click(chromedp.CSS("#confirm")),
+		chromedp.WaitVisible(chromedp.CSS("#status"))); err != nil {
+		t.Fatalf("pay: %v", err)
+	}
+	browsertest.WaitText(t, ctx, "#status", func(s string) bool { return s == "支付成功" })
+	if after := bankAppAvailable(t, base+"/banks/"+string(cust.Bank), cust, tail); after != before-1234 {
+		t.Fatalf("bank app shows %s after paying 12.34 from %s", katong.Amount(after).Yuan(), katong.Amount(before).Yuan())
+	}
+}
