@@ -14,7 +14,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,33 +21,15 @@ import (
 	"katong/bankapp"
 	"katong/banktest"
 	"katong/ledger"
+	"katong/testkit"
 	"katong/web"
 )
 
 // clock is a test clock that is safe to move while the server runs.
-type clock struct{ ns atomic.Int64 }
-
-func (c *clock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
-func (c *clock) Set(t time.Time)         { c.ns.Store(t.UnixNano()) }
-func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+type clock = testkit.Clock
 
 // syncBuffer is a log sink tests can read.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = testkit.SyncBuffer
 
 // exchange is one recorded request and response.
 type exchange struct {
@@ -240,41 +221,6 @@ var requestIDField = regexp.MustCompile(`,?"request_id":"[a-z2-7]*"`)
 // withoutRequestID removes the correlation id from a problem body.
 func withoutRequestID(b []byte) string { return requestIDField.ReplaceAllString(string(b), "") }
 
-// luhnRuns finds runs of 13 to 19 digits that pass the Luhn check (and
-// any such window inside a longer run).
-func luhnRuns(s string) []string {
-	var out []string
-	runs := regexp.MustCompile(`[0-9]{13,}`).FindAllString(s, -1)
-	for _, r := range runs {
-		if len(r) <= 19 {
-			if katong.Luhn(r) {
-				out = append(out, r)
-			}
-			continue
-		}
-		for n := 13; n <= 19; n++ {
-			for i := 0; i+n <= len(r); i++ {
-				if katong.Luhn(r[i : i+n]) {
-					out = append(out, r[i:i+n])
-				}
-			}
-		}
-	}
-	return out
-}
-
-// spaced writes a card number in groups of four.
-func spaced(pan string) string {
-	var b strings.Builder
-	for i, c := range pan {
-		if i > 0 && i%4 == 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
-
 // checkNoCardNumbers is S1: no response (headers or body) and no log
 // line holds a Luhn-valid 13–19 digit run or a test person's card or ID
 // number.
@@ -282,18 +228,9 @@ func (e *env) checkNoCardNumbers() {
 	e.t.Helper()
 	var secrets []string
 	for _, p := range []banktest.Person{e.w.Alice, e.w.Bob, e.w.Frozen} {
-		secrets = append(secrets, p.PAN, spaced(p.PAN), p.IDNumber)
+		secrets = append(secrets, p.PAN, testkit.Spaced(p.PAN), p.IDNumber)
 	}
-	check := func(where, s string) {
-		if runs := luhnRuns(s); len(runs) > 0 {
-			e.t.Errorf("S1: %s holds Luhn-valid digit runs %q", where, runs)
-		}
-		for _, sec := range secrets {
-			if strings.Contains(s, sec) {
-				e.t.Errorf("S1: %s holds a clear card or ID number", where)
-			}
-		}
-	}
+	check := func(where, s string) { testkit.CheckNoCardNumbers(e.t, where, s, secrets...) }
 	for _, x := range e.rec.exchanges() {
 		where := x.Method + " " + x.Path
 		check(where+" body", string(x.Body))
@@ -448,8 +385,8 @@ func TestLuhnRunsFindsCardNumbers(t *testing.T) {
 		{`2026-12-06T10:32:00.123456+08:00`, 0},
 		{`99` + `6222021234567894` + `99`, 1},
 	} {
-		if got := len(luhnRuns(c.in)); (got > 0) != (c.want > 0) {
-			t.Errorf("luhnRuns(%q) found %d; want %d", c.in, got, c.want)
+		if got := len(testkit.LuhnRuns(c.in)); (got > 0) != (c.want > 0) {
+			t.Errorf("LuhnRuns(%q) found %d; want %d", c.in, got, c.want)
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"embed"
 	"fmt"
 	"html/template"
-	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -247,7 +246,7 @@ func (a *App) newPage(r *http.Request, titleKey string) *pageData {
 	cfg := a.bank.Config
 	p := &pageData{Lang: lang, HTMLLang: "zh-CN", L: msgs(lang), App: a.prefix + "/app",
 		Colour: colour(cfg.Colour), BankName: cfg.Name, OtherLang: "English", OtherLangCode: "en"}
-	p.Ink = ink(p.Colour)
+	p.Ink = web.Ink(p.Colour)
 	if lang == katong.EN {
 		p.HTMLLang, p.OtherLang, p.OtherLangCode = "en", "中文", "zh-CN"
 		if cfg.NameEN != "" {
@@ -303,25 +302,6 @@ func colour(c string) string {
 		}
 	}
 	return "#1d4ed8"
-}
-
-// ink is the text colour on background c that contrasts most: white or
-// near-black (WCAG relative luminance).
-func ink(c string) string {
-	v, _ := strconv.ParseUint(c[1:], 16, 32)
-	lin := func(x uint64) float64 { // display arithmetic only, never money
-		s := float64(x) / 255
-		if s <= 0.03928 {
-			return s / 12.92
-		}
-		return math.Pow((s+0.055)/1.055, 2.4)
-	}
-	l := 0.2126*lin(v>>16&0xff) + 0.7152*lin(v>>8&0xff) + 0.0722*lin(v&0xff)
-	// Contrast with white is 1.05/(l+0.05); with #111 (l≈0.0056) it is (l+0.05)/0.0556.
-	if 1.05/(l+0.05) >= (l+0.05)/0.0556 {
-		return "#ffffff"
-	}
-	return "#111111"
 }
 
 // hhmm is a time as HH:MM in Shanghai.

@@ -10,7 +10,6 @@ import (
 	"crypto/subtle"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"strconv"
 
 	"katong"
@@ -55,9 +54,6 @@ func (a *API) error(w http.ResponseWriter, r *http.Request, err error) {
 	web.Error(w, r, a.log, err, a.b.Config.Support)
 }
 
-// keyPattern is the Idempotency-Key format: a UUID (S13).
-var keyPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
 // client is the idempotency scope of this API's callers.
 const client = "ledgerapi"
 
@@ -93,7 +89,7 @@ func receipt(res *ledger.Result) Receipt {
 
 func (a *API) handlePost(w http.ResponseWriter, r *http.Request) {
 	key := r.Header.Get("Idempotency-Key")
-	if !keyPattern.MatchString(key) {
+	if !katong.ValidKey(key) {
 		a.error(w, r, katong.Invalid("Idempotency-Key", "header must be a UUID"))
 		return
 	}

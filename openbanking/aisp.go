@@ -69,7 +69,7 @@ func (s *Server) registerAPI(mux *http.ServeMux) {
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	id := r.Header.Get("x-fapi-interaction-id")
 	if !goodInteractionID(id) {
-		id = newUUID()
+		id = katong.NewKey()
 	}
 	h := w.Header()
 	h.Set("x-fapi-interaction-id", id)

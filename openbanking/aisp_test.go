@@ -19,7 +19,7 @@ import (
 // post writes a ledger transaction on an account.
 func (e *env) post(kind katong.TxnKind, acct katong.AccountID, amt katong.Amount, memo string) {
 	e.t.Helper()
-	r := ledger.Request{Client: "test", Key: newUUID(), Kind: kind, Amount: amt, Memo: memo}
+	r := ledger.Request{Client: "test", Key: katong.NewKey(), Kind: kind, Amount: amt, Memo: memo}
 	switch kind {
 	case katong.TxnDeposit, katong.TxnSalary, katong.TxnRefund:
 		r.To = acct

@@ -278,7 +278,7 @@ func (e *env) api(method, path, token string, body any, opts ...opt) *resp {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
-	iid := newUUID()
+	iid := katong.NewKey()
 	req.Header.Set("x-fapi-interaction-id", iid)
 	for _, o := range opts {
 		o(req)
@@ -341,15 +341,6 @@ func (e *env) api(method, path, token string, body any, opts ...opt) *resp {
 		}
 	}
 	return r
-}
-
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	s := fmt.Sprintf("%x", b[:])
-	return s[:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:]
 }
 
 // token calls the token endpoint with HTTP Basic client authentication.

@@ -134,7 +134,7 @@ func idempotencyKey(r *http.Request) (string, error) {
 	if k == "" {
 		return "", obErr(cMissingHeader, "x-idempotency-key", "x-idempotency-key is required")
 	}
-	if !isUUID(k) {
+	if !katong.ValidKey(k) {
 		return "", obErr(cBadHeader, "x-idempotency-key", "x-idempotency-key must be a UUID")
 	}
 	return k, nil

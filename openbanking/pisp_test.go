@@ -70,7 +70,7 @@ func TestWalletPayments(t *testing.T) {
 	acc := g.accounts[0]
 	before := e.booked(a.Account)
 
-	key := newUUID()
+	key := katong.NewKey()
 	r := e.pay(g.access, key, payBody(acc, "12.34", "merchant order 42"))
 	if r.Status != 201 {
 		t.Fatalf("payment: %d %s", r.Status, r.Body)
@@ -117,19 +117,19 @@ func TestWalletPayments(t *testing.T) {
 			"InstructedAmount": map[string]any{"Amount": 1, "Currency": "CNY"}}},
 		"card number in reference": payBody(acc, "1.00", "card 6222021234567894"),
 	} {
-		if r := e.pay(g.access, newUUID(), body); r.Status != 400 || r.Header.Get("X-Katong-Code") != "INVALID_INPUT" {
+		if r := e.pay(g.access, katong.NewKey(), body); r.Status != 400 || r.Header.Get("X-Katong-Code") != "INVALID_INPUT" {
 			t.Errorf("%s: %d %s", name, r.Status, r.Body)
 		}
 	}
-	if r := e.pay(g.access, newUUID(), `{"Data":{"Reference":"`+strings.Repeat("x", 1<<20)+`"}}`); r.Status != 413 {
+	if r := e.pay(g.access, katong.NewKey(), `{"Data":{"Reference":"`+strings.Repeat("x", 1<<20)+`"}}`); r.Status != 413 {
 		t.Errorf("a 1 MiB body: %d; want 413", r.Status)
 	}
 	usd := map[string]any{"Data": map[string]any{"AccountId": acc, "InstructedAmount": map[string]any{"Amount": "1.00", "Currency": "USD"}}}
-	if r := e.pay(g.access, newUUID(), usd); r.Status != 400 || errorCode(t, r) != "U023" {
+	if r := e.pay(g.access, katong.NewKey(), usd); r.Status != 400 || errorCode(t, r) != "U023" {
 		t.Errorf("USD: %d %s", r.Status, r.Body)
 	}
 	// Insufficient funds: 400 U002 INSUFFICIENT_FUNDS; the key is free again.
-	big := newUUID()
+	big := katong.NewKey()
 	r = e.pay(g.access, big, payBody(acc, "100000.00", "too much"))
 	if r.Status != 400 || errorCode(t, r) != "U002" || r.Header.Get("X-Katong-Code") != "INSUFFICIENT_FUNDS" {
 		t.Errorf("insufficient funds: %d %s %s", r.Status, r.Header.Get("X-Katong-Code"), r.Body)
@@ -139,24 +139,24 @@ func TestWalletPayments(t *testing.T) {
 		t.Errorf("the same key after topping up: %d %s", r.Status, r.Body)
 	}
 	// Accounts: unknown 400 U011, another customer's 403.
-	if r := e.pay(g.access, newUUID(), payBody("acc-nosuchaccount", "1.00", "")); r.Status != 400 || errorCode(t, r) != "U011" {
+	if r := e.pay(g.access, katong.NewKey(), payBody("acc-nosuchaccount", "1.00", "")); r.Status != 400 || errorCode(t, r) != "U011" {
 		t.Errorf("unknown account: %d %s", r.Status, r.Body)
 	}
 	gb := e.authorise(e.wallet, allPerms, e.w.Bob, nil)
-	if r := e.pay(g.access, newUUID(), payBody(gb.accounts[0], "1.00", "")); r.Status != 403 || r.Header.Get("X-Katong-Code") != "ACCOUNT_NOT_FOUND" {
+	if r := e.pay(g.access, katong.NewKey(), payBody(gb.accounts[0], "1.00", "")); r.Status != 403 || r.Header.Get("X-Katong-Code") != "ACCOUNT_NOT_FOUND" {
 		t.Errorf("Bob's account under Alice's consent: %d %s", r.Status, r.Body)
 	}
 	// Tokens: an app token cannot pay; a client without payments cannot.
-	if r := e.pay(g.app, newUUID(), payBody(acc, "1.00", "")); r.Status != 403 {
+	if r := e.pay(g.app, katong.NewKey(), payBody(acc, "1.00", "")); r.Status != 403 {
 		t.Errorf("payment with an app token: %d", r.Status)
 	}
 	gr := e.authorise(e.reader, allPerms, a, nil)
-	if r := e.pay(gr.access, newUUID(), payBody(gr.accounts[0], "1.00", "")); r.Status != 403 || r.Header.Get("X-Katong-Code") != "FORBIDDEN" {
+	if r := e.pay(gr.access, katong.NewKey(), payBody(gr.accounts[0], "1.00", "")); r.Status != 403 || r.Header.Get("X-Katong-Code") != "FORBIDDEN" {
 		t.Errorf("a client without payments: %d %s", r.Status, r.Body)
 	}
 	// Frozen: 403 U009 ACCOUNT_ABNORMAL.
 	gf := e.authorise(e.wallet, allPerms, e.w.Frozen, nil)
-	r = e.pay(gf.access, newUUID(), payBody(gf.accounts[0], "1.00", ""))
+	r = e.pay(gf.access, katong.NewKey(), payBody(gf.accounts[0], "1.00", ""))
 	if r.Status != 403 || errorCode(t, r) != "U009" || r.Header.Get("X-Katong-Code") != "ACCOUNT_ABNORMAL" {
 		t.Errorf("frozen: %d %s %s", r.Status, r.Header.Get("X-Katong-Code"), r.Body)
 	}
@@ -175,7 +175,7 @@ func TestWalletPayments(t *testing.T) {
 	}
 	// After revocation, the consent token cannot pay.
 	e.api("DELETE", "/open-banking/v4.0/aisp/account-access-consents/"+g.consent, g.app, nil)
-	if r := e.pay(g.access, newUUID(), payBody(acc, "1.00", "")); r.Status != 401 {
+	if r := e.pay(g.access, katong.NewKey(), payBody(acc, "1.00", "")); r.Status != 401 {
 		t.Errorf("payment after the consent was deleted: %d", r.Status)
 	}
 }
@@ -188,7 +188,7 @@ func TestPaymentInFlight(t *testing.T) {
 	a := e.w.Alice
 	g := e.authorise(e.wallet, allPerms, a, nil)
 	before := e.booked(a.Account)
-	key := newUUID()
+	key := katong.NewKey()
 	fp := (&ledger.Request{Client: "ob:wallet", Key: key, Kind: katong.TxnPayment, From: a.Account, Amount: 500, Memo: "m"}).Fingerprint()
 	now := e.clock.Now().UnixMicro()
 	if _, err := e.w.Bank.DB.Exec(`INSERT INTO ob_payments (id, client_id, idem_key, fingerprint, consent_id, account_id, ob_account_id,
@@ -246,7 +246,7 @@ func testConcurrent(t *testing.T, db *sqlstore.DB) {
 	}
 
 	// One key, 16 at once: one payment; every answer 201 (same id) or 409.
-	key := newUUID()
+	key := katong.NewKey()
 	ids := map[string]int{}
 	for _, r := range parallel(16, func(int) *resp { return e.pay(g.access, key, payBody(acc, "100.00", "order 1")) }) {
 		switch r.Status {
@@ -272,7 +272,9 @@ func testConcurrent(t *testing.T, db *sqlstore.DB) {
 
 	// 16 refunds of 7.00 against 100.00: exactly 14 fit.
 	ok := 0
-	for _, r := range parallel(16, func(i int) *resp { return e.refund(g.access, pid, newUUID(), refBody("7.00", fmt.Sprint("r", i))) }) {
+	for _, r := range parallel(16, func(i int) *resp {
+		return e.refund(g.access, pid, katong.NewKey(), refBody("7.00", fmt.Sprint("r", i)))
+	}) {
 		switch {
 		case r.Status == 201:
 			ok++
@@ -292,12 +294,12 @@ func testConcurrent(t *testing.T, db *sqlstore.DB) {
 	if got := e.booked(a.Account); got != before-200 {
 		t.Errorf("booked %s; want %s (100.00 paid, 98.00 back)", got, before-200)
 	}
-	if r := e.refund(g.access, pid, newUUID(), refBody("2.01", "")); r.Status != 400 {
+	if r := e.refund(g.access, pid, katong.NewKey(), refBody("2.01", "")); r.Status != 400 {
 		t.Errorf("refund beyond what is left: %d", r.Status)
 	}
 
 	// One refund key, 16 at once (with an app token: refunds need no consent).
-	rkey := newUUID()
+	rkey := katong.NewKey()
 	refunds := map[string]int{}
 	for _, r := range parallel(16, func(int) *resp { return e.refund(g.app, pid, rkey, refBody("1.50", "again")) }) {
 		switch r.Status {

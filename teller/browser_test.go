@@ -7,6 +7,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"katong/browsertest"
+	"katong/testkit"
 )
 
 // TestBrowser logs in, runs an inquiry and opens its receipt in headless
@@ -30,7 +31,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := chromedp.Do(ctx,
-		chromedp.SendKeys(chromedp.CSS("#card_number"), spaced(e.w.Alice.PAN)),
+		chromedp.SendKeys(chromedp.CSS("#card_number"), testkit.Spaced(e.w.Alice.PAN)),
 		chromedp.SendKeys(chromedp.CSS("#id_number"), e.w.Alice.IDNumber),
 	); err != nil {
 		t.Fatal(err)

@@ -41,7 +41,7 @@ func (c *Console) cash(kind katong.TxnKind) func(*req) {
 			c.errorPage(q.w, q.r, q.lang, q.staff, q.tok, err)
 			return
 		}
-		p := cashPage{base: c.base(q.r, q.lang, q.staff, q.tok, name), V: v, Kind: name, Key: newKey()}
+		p := cashPage{base: c.base(q.r, q.lang, q.staff, q.tok, name), V: v, Kind: name, Key: katong.NewKey()}
 		fail := func(err error) {
 			p.Err = c.errBox(q.r, q.lang, err)
 			c.render(q.w, q.r, status(p.Err), "cash", p)
@@ -72,7 +72,7 @@ func (c *Console) cash(kind katong.TxnKind) func(*req) {
 			return
 		}
 		key := q.form("key")
-		if !validKey(key) {
+		if !katong.ValidKey(key) {
 			fail(katong.Invalid("key", "idempotency key must be a UUID"))
 			return
 		}

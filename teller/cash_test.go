@@ -61,7 +61,7 @@ func TestCash(t *testing.T) {
 	})
 
 	t.Run("ConcurrentDoubleSubmit", func(t *testing.T) {
-		key := newUUID(t)
+		key := katong.NewKey()
 		before := e.account(e.w.Alice.Account).Booked
 		var wg sync.WaitGroup
 		codes := make([]int, 8)
@@ -117,7 +117,7 @@ func TestCash(t *testing.T) {
 	t.Run("ErrAmount", func(t *testing.T) {
 		for _, a := range []string{"", "0", "-1", "1e3", "1,000", "1.234", "１００", "10000000001"} {
 			before := e.account(e.w.Alice.Account).Booked
-			r := c.post(v+"/deposit", url.Values{"amount": {a}, "key": {newUUID(t)}})
+			r := c.post(v+"/deposit", url.Values{"amount": {a}, "key": {katong.NewKey()}})
 			if r.code != http.StatusBadRequest || errCode(r.body) != string(katong.EInvalid) ||
 				!strings.Contains(r.body, `aria-invalid="true"`) {
 				t.Errorf("amount %q = %d %s; want 400 INVALID_INPUT on the field", a, r.code, errCode(r.body))
@@ -129,7 +129,7 @@ func TestCash(t *testing.T) {
 	})
 
 	t.Run("ErrKey", func(t *testing.T) {
-		for _, k := range []string{"", "abc", strings.ToUpper(newUUID(t))} {
+		for _, k := range []string{"", "abc", katong.NewKey()[:35] + "g"} {
 			if r := c.post(v+"/deposit", url.Values{"amount": {"1"}, "key": {k}}); r.code != http.StatusBadRequest {
 				t.Errorf("key %q = %d; want 400", k, r.code)
 			}
@@ -139,8 +139,8 @@ func TestCash(t *testing.T) {
 	t.Run("ErrOtherSessionsVisit", func(t *testing.T) {
 		other := e.login("t001") // the same teller, another session
 		before := e.account(e.w.Alice.Account).Booked
-		r := other.post(v+"/deposit", url.Values{"amount": {"1"}, "key": {newUUID(t)}})
-		unknown := other.post("/visits/aaaaaaaaaaaaaaaaaaaaaaaa/deposit", url.Values{"amount": {"1"}, "key": {newUUID(t)}})
+		r := other.post(v+"/deposit", url.Values{"amount": {"1"}, "key": {katong.NewKey()}})
+		unknown := other.post("/visits/aaaaaaaaaaaaaaaaaaaaaaaa/deposit", url.Values{"amount": {"1"}, "key": {katong.NewKey()}})
 		if r.code != http.StatusNotFound || stripCSRF(r.body) != stripCSRF(unknown.body) {
 			t.Errorf("another session's visit = %d; want the 404 of an unknown visit", r.code)
 		}
@@ -155,7 +155,7 @@ func TestCash(t *testing.T) {
 		}
 		defer e.w.Bank.DB.Ledger().SetStatus(context.Background(), e.w.Alice.Account, katong.StatusActive, "")
 		for _, kind := range []string{"deposit", "withdraw"} {
-			r := c.post(v+"/"+kind, url.Values{"amount": {"1"}, "key": {newUUID(t)}})
+			r := c.post(v+"/"+kind, url.Values{"amount": {"1"}, "key": {katong.NewKey()}})
 			if r.code != http.StatusForbidden || errCode(r.body) != string(katong.EAbnormal) || strings.Contains(r.body, `id="after"`) {
 				t.Errorf("%s on a frozen account = %d %s; want 403 ACCOUNT_ABNORMAL without a balance", kind, r.code, errCode(r.body))
 			}

@@ -1,7 +1,6 @@
 package teller_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -18,6 +17,7 @@ import (
 	"katong"
 	"katong/banktest"
 	"katong/teller"
+	"katong/testkit"
 	"katong/web"
 )
 
@@ -35,22 +35,7 @@ type env struct {
 	logs   *syncBuffer
 }
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type syncBuffer = testkit.SyncBuffer
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
@@ -81,59 +66,19 @@ func newEnvOn(t *testing.T, w *banktest.World) *env {
 func (e *env) canaries() []string {
 	var out []string
 	for _, p := range []banktest.Person{e.w.Alice, e.w.Bob, e.w.Frozen} {
-		out = append(out, p.PAN, spaced(p.PAN), p.IDNumber, strings.ToLower(p.IDNumber))
+		out = append(out, p.PAN, testkit.Spaced(p.PAN), p.IDNumber, strings.ToLower(p.IDNumber))
 	}
-	return append(out, unknownPAN, spaced(unknownPAN))
-}
-
-func spaced(pan string) string {
-	var b strings.Builder
-	for i := 0; i < len(pan); i++ {
-		if i > 0 && i%4 == 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteByte(pan[i])
-	}
-	return b.String()
+	return append(out, unknownPAN, testkit.Spaced(unknownPAN))
 }
 
 // unknownPAN is a Luhn-valid card number of the test bank's BIN that no
 // one holds.
-var unknownPAN = withLuhn("622202000000004")
+var unknownPAN = testkit.WithLuhn("622202000000004")
 
-// withLuhn appends the Luhn check digit.
-func withLuhn(s string) string {
-	for d := byte('0'); d <= '9'; d++ {
-		if katong.Luhn(s + string(d)) {
-			return s + string(d)
-		}
-	}
-	panic("unreachable")
-}
-
-var digitGroups = regexp.MustCompile(`[0-9]+(?: [0-9]+)*`)
-
-// checkNoNumbers fails if s holds a run of 13 to 19 digits (groups may be
-// separated by single spaces, as card numbers are written) that passes
-// Luhn, or any of the canaries.
+// checkNoNumbers is S1 (testkit.CheckNoCardNumbers).
 func checkNoNumbers(t testing.TB, what, s string, canaries []string) {
 	t.Helper()
-	for _, run := range digitGroups.FindAllString(s, -1) {
-		d := strings.ReplaceAll(run, " ", "")
-		for i := 0; i+13 <= len(d); i++ {
-			for n := 13; n <= 19 && i+n <= len(d); n++ {
-				if katong.Luhn(d[i : i+n]) {
-					t.Errorf("S1: %s holds a Luhn-valid run %q", what, d[i:i+n])
-					return
-				}
-			}
-		}
-	}
-	for _, c := range canaries {
-		if strings.Contains(s, c) {
-			t.Errorf("S1: %s holds the clear number %q", what, c)
-		}
-	}
+	testkit.CheckNoCardNumbers(t, what, s, canaries...)
 }
 
 // resp is a response, read.

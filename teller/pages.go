@@ -228,7 +228,7 @@ func (c *Console) showVisit(q *req, v *visit, err error) {
 	}
 	b := c.base(q.r, q.lang, q.staff, q.tok, "result_title")
 	p := visitPage{V: v, Active: acct.Status == katong.StatusActive, StatusKey: "status_" + string(acct.Status),
-		AsOf: shanghai(v.AsOf), DepositKey: newKey(), WithdrawKey: newKey()}
+		AsOf: shanghai(v.AsOf), DepositKey: katong.NewKey(), WithdrawKey: katong.NewKey()}
 	if !p.Active {
 		p.FreezeReason = acct.FreezeReason
 		b.Err = c.errBox(q.r, q.lang, bank.Usable(acct))

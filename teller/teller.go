@@ -338,37 +338,6 @@ func newID() string {
 	return b32.EncodeToString(b)
 }
 
-// newKey returns a random UUID (version 4), the idempotency key of a cash
-// form (S13: fixed format).
-func newKey() string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
-
-// validKey reports whether s is a UUID in its canonical lower-case form.
-func validKey(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
 // shanghai formats a time for people, in Asia/Shanghai.
 func shanghai(t time.Time) string {
 	return t.In(katong.Shanghai).Format("2006-01-02 15:04:05")

@@ -2,7 +2,6 @@ package teller_test
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -223,7 +222,7 @@ func TestRoleMatrix(t *testing.T) {
 					form[k] = append([]string(nil), vs...)
 				}
 				if form.Get("key") == "{key}" {
-					form.Set("key", newUUID(t))
+					form.Set("key", katong.NewKey())
 				}
 				r = c.post(path, form)
 			}
@@ -244,17 +243,6 @@ func TestRoleMatrix(t *testing.T) {
 			}
 		}
 	}
-}
-
-func newUUID(t *testing.T) string {
-	t.Helper()
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // TestCSRF: every POST of a logged-in staff member needs the session's

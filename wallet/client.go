@@ -124,7 +124,7 @@ func (l *link) once(ctx context.Context, r request) error {
 		return err
 	}
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("x-fapi-interaction-id", newUUID())
+	req.Header.Set("x-fapi-interaction-id", katong.NewKey())
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
 	}

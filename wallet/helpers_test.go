@@ -22,6 +22,7 @@ import (
 	"katong/openbanking"
 	"katong/secret"
 	"katong/sqlstore"
+	"katong/testkit"
 	"katong/wallet"
 	"katong/wallet/faultproxy"
 	"katong/web"
@@ -65,23 +66,6 @@ type env struct {
 
 	mu   sync.Mutex
 	seen [][]byte // every answer the wallet gave, for the card-number scan
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) Bytes() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]byte(nil), s.b.Bytes()...)
 }
 
 func newEnv(t testing.TB, o options) *env {
@@ -393,3 +377,6 @@ func (e *env) checkNoPAN(people ...banktest.Person) {
 		}
 	}
 }
+
+// syncBuffer is a log sink tests can read.
+type syncBuffer = testkit.SyncBuffer

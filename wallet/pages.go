@@ -520,8 +520,8 @@ func (w *Wallet) pagePay(rw http.ResponseWriter, r *http.Request, pg *page) erro
 	if pg.Card, err = w.Card(r.Context(), pg.User, id); err != nil {
 		return err
 	}
-	pg.Key = newUUID()
-	pg.Form = map[string]string{"reference": "DEMO-" + strings.ToUpper(newUUID()[:8])}
+	pg.Key = katong.NewKey()
+	pg.Form = map[string]string{"reference": "DEMO-" + strings.ToUpper(katong.NewKey()[:8])}
 	pg.Merchant = word(pg.Lang, "demo_merchant")
 	w.render(rw, r, http.StatusOK, "pay", pg)
 	return nil
@@ -550,7 +550,7 @@ func (w *Wallet) pagePayPost(rw http.ResponseWriter, r *http.Request, pg *page) 
 	pg.Error = w.describe(r, err, pg.Lang)
 	pg.Key = f.Get("key")
 	if !outcomeUnknown(err) || pg.Key == "" {
-		pg.Key = newUUID()
+		pg.Key = katong.NewKey()
 	}
 	pg.Form = map[string]string{"amount": f.Get("amount"), "reference": f.Get("reference")}
 	pg.Merchant = word(pg.Lang, "demo_merchant")
@@ -589,7 +589,7 @@ func (w *Wallet) showPayment(rw http.ResponseWriter, r *http.Request, pg *page, 
 	}
 	// A retry of a refund whose outcome is unknown keeps its key.
 	if pg.Key = key; key == "" || !outcomeUnknown(tried) {
-		pg.Key = newUUID()
+		pg.Key = katong.NewKey()
 	}
 	pg.Form = form
 	if form == nil {

@@ -92,9 +92,9 @@ func checkReference(field, ref string) error {
 // clientKey checks the client's idempotency key (a UUID), or makes one.
 func clientKey(key string) (string, error) {
 	if key == "" {
-		return newUUID(), nil
+		return katong.NewKey(), nil
 	}
-	if !isUUID(key) {
+	if !katong.ValidKey(key) {
 		return "", katong.Invalid("idempotency_key", "the idempotency key must be a UUID")
 	}
 	return key, nil
@@ -150,7 +150,7 @@ func (w *Wallet) Pay(ctx context.Context, u *User, cardID int64, key string, amo
 	now := w.cfg.Now().UnixMicro()
 	_, err = w.db.ExecContext(ctx, `INSERT INTO payments (user_id, binding_id, client_key, bank_key, amount, reference,
 		status, next_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $8)
-		ON CONFLICT (user_id, client_key) DO NOTHING`, u.ID, b.ID, key, newUUID(), amount, ref, payPending, now)
+		ON CONFLICT (user_id, client_key) DO NOTHING`, u.ID, b.ID, key, katong.NewKey(), amount, ref, payPending, now)
 	if err != nil {
 		return nil, err
 	}
@@ -391,7 +391,7 @@ func (w *Wallet) Refund(ctx context.Context, u *User, paymentID int64, key strin
 			return katong.Invalid("amount", "at most %s is left to refund", (p.Amount - refunded).String())
 		}
 		now := w.cfg.Now().UnixMicro()
-		r = &Refund{PaymentID: paymentID, Amount: amount, Reference: ref, Status: payPending, clientKey: key, bankKey: newUUID(),
+		r = &Refund{PaymentID: paymentID, Amount: amount, Reference: ref, Status: payPending, clientKey: key, bankKey: katong.NewKey(),
 			Created: time.UnixMicro(now)}
 		return tx.QueryRowContext(ctx, `INSERT INTO refunds (payment_id, user_id, client_key, bank_key, amount, reference, status,
 			next_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $8) RETURNING id`,

@@ -2,7 +2,7 @@ package wallet
 
 import (
 	"html/template"
-	"math"
+	"katong/web"
 	"strconv"
 	"time"
 
@@ -116,7 +116,7 @@ var funcs = template.FuncMap{
 		}
 		return p.Name
 	},
-	"ink":      ink,
+	"ink":      web.Ink,
 	"tileArgs": func(lang katong.Lang, c *Card) tileArgs { return tileArgs{Lang: lang, Card: c} },
 	"code":     func(lang katong.Lang, c katong.Code) string { return katong.Text(c, lang) },
 	"itoa":     func(i int64) string { return strconv.FormatInt(i, 10) },
@@ -132,29 +132,4 @@ var funcs = template.FuncMap{
 type tileArgs struct {
 	Lang katong.Lang
 	Card *Card
-}
-
-// ink picks the text colour that reads on a card tile's colour: white on
-// dark colours, near-black on light ones (WCAG contrast).
-func ink(colour string) string {
-	if len(colour) != 7 || colour[0] != '#' {
-		return "#ffffff"
-	}
-	v, err := strconv.ParseUint(colour[1:], 16, 32)
-	if err != nil {
-		return "#ffffff"
-	}
-	lin := func(c uint64) float64 {
-		x := float64(c) / 255
-		if x <= 0.03928 {
-			return x / 12.92
-		}
-		return math.Pow((x+0.055)/1.055, 2.4)
-	}
-	l := 0.2126*lin(v>>16&0xff) + 0.7152*lin(v>>8&0xff) + 0.0722*lin(v&0xff)
-	// Contrast with white is 1.05/(l+0.05); with #111827 (l≈0.0109) it is (l+0.05)/0.0609.
-	if 1.05/(l+0.05) >= (l+0.05)/0.0609 {
-		return "#ffffff"
-	}
-	return "#111827"
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"katong/testkit"
 	"net"
 	"net/http"
 	"os"
@@ -60,23 +61,6 @@ type proc struct {
 	cmd  *exec.Cmd
 	addr string
 	out  *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // start runs `katong serve args…` on a free port and waits until /healthz
@@ -168,3 +152,6 @@ func lines(r io.Reader) []string {
 	}
 	return out
 }
+
+// syncBuffer is a log sink tests can read.
+type syncBuffer = testkit.SyncBuffer

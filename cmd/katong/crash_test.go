@@ -2,9 +2,9 @@ package main_test
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"katong"
 	mrand "math/rand/v2"
 	"net/http"
 	"os"
@@ -79,7 +79,7 @@ func TestKillNine(t *testing.T) {
 				from := first + cr.Int64N(last-first+1)
 				to := first + (from-first+1+cr.Int64N(last-first))%(last-first+1)
 				body := []byte(fmt.Sprintf(`{"kind":"transfer","from":%d,"to":%d,"amount":"%d.%02d"}`, from, to, cr.IntN(50), 1+cr.IntN(99)))
-				key := uuid()
+				key := katong.NewKey()
 				mu.Lock()
 				pending[key] = body
 				mu.Unlock()
@@ -170,12 +170,4 @@ func TestKillNine(t *testing.T) {
 	}
 	p.stop(t)
 	t.Logf("missing_acked=%d; %d transfers acknowledged across %d kills", missing, len(acked), kills)
-}
-
-func uuid() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }

@@ -3,10 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
-	crand "crypto/rand"
 	"flag"
 	"fmt"
 	"io"
+	"katong"
 	"math/rand/v2"
 	"net/http"
 	"slices"
@@ -109,7 +109,7 @@ func loadOnce(ctx context.Context, hc *http.Client, base, key, op string, first,
 		req, err = http.NewRequestWithContext(ctx, http.MethodPost, base+"/ledger/v1/transactions", bytes.NewReader([]byte(body)))
 		if err == nil {
 			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Idempotency-Key", newUUID())
+			req.Header.Set("Idempotency-Key", katong.NewKey())
 		}
 	}
 	if err != nil {
@@ -133,13 +133,4 @@ func parseRange(s string) (int64, int64, error) {
 		return 0, 0, fmt.Errorf("--accounts must be a range FIRST-LAST of account ids, e.g. 5-10004")
 	}
 	return first, last, nil
-}
-
-// newUUID returns a random (version 4) UUID.
-func newUUID() string {
-	var b [16]byte
-	crand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
