@@ -63,6 +63,7 @@ type server struct {
 	dbs     []*sqlstore.DB
 	mux     *http.ServeMux
 	closers []func() error
+	purgers []func(context.Context) error // hourly housekeeping
 	wg      sync.WaitGroup
 	stop    context.CancelFunc
 }
@@ -156,7 +157,7 @@ func (s *server) handleReady(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintln(w, "ready")
 }
 
-// housekeep purges ended sessions hourly. It stops when ctx ends.
+// housekeep purges ended sessions, tokens and codes hourly. It stops when ctx ends.
 func (s *server) housekeep(ctx context.Context) {
 	defer s.wg.Done()
 	t := time.NewTicker(time.Hour)
@@ -165,6 +166,11 @@ func (s *server) housekeep(ctx context.Context) {
 		for _, b := range s.banks {
 			if err := b.Auth.Purge(ctx); err != nil && ctx.Err() == nil {
 				s.log.Warn("purge sessions", "bank", b.Config.ID, "err", err)
+			}
+		}
+		for _, purge := range s.purgers {
+			if err := purge(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("purge", "err", err)
 			}
 		}
 		select {
