@@ -11,8 +11,12 @@ import (
 	"katong/bank"
 	"katong/bankapp"
 	"katong/demo"
+	"katong/ivr"
+	"katong/ivr/prompts"
+	"katong/ivr/twiml"
 	"katong/ledgerapi"
 	"katong/openbanking"
+	"katong/sip"
 	"katong/sqlstore"
 	"katong/teller"
 	"katong/wallet"
@@ -39,6 +43,37 @@ func (s *server) registerBank(ctx context.Context, bc BankConfig, b *bank.Bank) 
 	if bc.LedgerKey != "" {
 		ledgerapi.New(b, bc.LedgerKey, s.log).Register(s.mux)
 	}
+	// The phone line: one engine per bank, reached by the TwiML webhook
+	// and, when a SIP address is configured, by SIP calls.
+	cfg := ivr.DefaultConfig(b.Config)
+	cfg.Agent = bc.Agent
+	if bc.TwiMLToken != "" {
+		twiml.New(b, cfg, bc.TwiMLToken, s.log).Register(s.mux)
+	}
+	s.lines = append(s.lines, sip.Line{Bank: b.Config.ID, IVR: ivr.New(cfg, b, func() time.Time { return b.Now() })})
+	return nil
+}
+
+// startSIP starts the SIP listener of every bank's line.
+func (s *server) startSIP(ctx context.Context) error {
+	if s.cfg.SIP.Addr == "" || len(s.lines) == 0 {
+		return nil
+	}
+	set, err := prompts.Load(s.cfg.SIP.Prompts)
+	if err != nil {
+		return err
+	}
+	for i := range s.lines {
+		s.lines[i].Prompts = set
+	}
+	srv, err := sip.New(sip.Config{Addr: s.cfg.SIP.Addr}, s.lines, s.log)
+	if err != nil {
+		return err
+	}
+	if err := srv.Start(ctx); err != nil {
+		return fmt.Errorf("sip %s: %w", s.cfg.SIP.Addr, err)
+	}
+	s.closers = append(s.closers, srv.Close)
 	return nil
 }
 

@@ -47,8 +47,12 @@ type BankConfig struct {
 	PhonePerMinute  int `json:"phone_per_minute"`
 	// Open Banking clients (the wallet).
 	Clients []ClientConfig `json:"clients"`
-	// TwiMLToken verifies X-Twilio-Signature on the phone webhook.
+	// TwiMLToken verifies X-Twilio-Signature on the phone webhook; empty
+	// keeps the webhook closed.
 	TwiMLToken string `json:"twiml_token"`
+	// Agent is where the phone line's 0 goes: a number (TwiML <Dial>) or
+	// a SIP URI (REFER); empty reads out the support number instead.
+	Agent string `json:"agent"`
 	// LedgerKey opens the back-office ledger API (/banks/{id}/ledger/v1/) to
 	// whoever presents it as a bearer token; empty keeps the API closed.
 	LedgerKey string `json:"ledger_key"`
@@ -76,7 +80,8 @@ type WalletConfig struct {
 
 // SIPConfig is the phone line's SIP listener.
 type SIPConfig struct {
-	Addr string `json:"addr"` // UDP host:port; empty: no SIP listener
+	Addr    string `json:"addr"`    // UDP host:port; empty: no SIP listener
+	Prompts string `json:"prompts"` // directory of recorded clips (zh/*.wav, en/*.wav) replacing the shipped ones
 }
 
 // Katong returns the domain configuration of the bank.

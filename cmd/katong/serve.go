@@ -19,6 +19,7 @@ import (
 	"katong/ledger"
 	"katong/postgres"
 	"katong/secret"
+	"katong/sip"
 	"katong/sqlite"
 	"katong/sqlstore"
 	"katong/web"
@@ -64,6 +65,7 @@ type server struct {
 	mux     *http.ServeMux
 	closers []func() error
 	purgers []func(context.Context) error // hourly housekeeping
+	lines   []sip.Line                    // the banks' phone lines
 	wg      sync.WaitGroup
 	stop    context.CancelFunc
 }
@@ -118,6 +120,9 @@ func newServer(ctx context.Context, cfg *Config, log *slog.Logger) (_ *server, e
 		if err := s.registerWallet(ctx, db); err != nil {
 			return nil, fmt.Errorf("wallet: %w", err)
 		}
+	}
+	if err := s.startSIP(bg); err != nil {
+		return nil, err
 	}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
