@@ -58,10 +58,21 @@ func CheckPassword(pw string, min int) error {
 		return katong.Invalid("password", "password must be at least %d characters", min)
 	case n > MaxLen:
 		return katong.Invalid("password", "password must be at most %d characters", MaxLen)
-	case common[strings.ToLower(pw)]:
+	case isCommon(pw):
 		return katong.Invalid("password", "this password is too common")
 	}
 	return nil
+}
+
+// isCommon reports a password on the list, also with digits or marks
+// added at the end ("password1234").
+func isCommon(pw string) bool {
+	l := strings.ToLower(pw)
+	if common[l] {
+		return true
+	}
+	base := strings.TrimRight(l, "0123456789!@#$%.?*")
+	return len(base) >= 4 && common[base]
 }
 
 // HashPassword returns the Argon2id PHC string of pw.
