@@ -64,9 +64,9 @@ func TestPasswordPolicy(t *testing.T) {
 		ok bool
 	}{
 		{strings.Repeat("k", 5) + "atong1", false}, // 11
-		{"katongvault1", true},                    // 12
-		{strings.Repeat("卡", 12), true},           // 12 characters, not bytes
-		{strings.Repeat("abcdefgh", 8), true},     // 64
+		{"katongvault1", true},                     // 12
+		{strings.Repeat("卡", 12), true},            // 12 characters, not bytes
+		{strings.Repeat("abcdefgh", 8), true},      // 64
 		{strings.Repeat("a", auth.MaxLen+1), false},
 		{"password1234", false}, // common
 		{"123456789012", false}, // common digit run
