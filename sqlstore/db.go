@@ -13,7 +13,9 @@ import (
 	"fmt"
 	"io/fs"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"katong"
@@ -38,10 +40,21 @@ type Dialect struct {
 	Writers int
 }
 
+// Param is the placeholder of the i-th argument (from 1): SQLite's
+// anonymous "?" (named ones cost a look-up each in big statements), or
+// PostgreSQL's "$i".
+func (d Dialect) Param(i int) string {
+	if d.Name == "sqlite" {
+		return "?"
+	}
+	return "$" + strconv.Itoa(i)
+}
+
 // DB is a Katong database: a bank's or the wallet's.
 type DB struct {
 	*sql.DB
 	groupState
+	stmts   sync.Map // statement cache of cached
 	Dialect Dialect
 	// Now is the clock; tests replace it.
 	Now func() time.Time
@@ -164,6 +177,25 @@ func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// cached returns the prepared statement named by (name, n), building its
+// text with build the first time. database/sql prepares it once on each
+// connection it runs on.
+func (db *DB) cached(ctx context.Context, name string, n int, build func() string) (*sql.Stmt, error) {
+	key := name + "\x00" + strconv.Itoa(n)
+	if s, ok := db.stmts.Load(key); ok {
+		return s.(*sql.Stmt), nil
+	}
+	s, err := db.PrepareContext(ctx, build())
+	if err != nil {
+		return nil, err
+	}
+	if old, loaded := db.stmts.LoadOrStore(key, s); loaded {
+		s.Close()
+		return old.(*sql.Stmt), nil
+	}
+	return s, nil
 }
 
 // notFound turns sql.ErrNoRows into ENotFound.

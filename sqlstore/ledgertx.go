@@ -113,29 +113,37 @@ func (t *ledgerTx) Hold(ctx context.Context, id int64) (*katong.Hold, error) {
 
 func recordKey(client, key string) string { return client + "\x00" + key }
 
-// Prefetch reads the idempotency records of the keys in one query each
-// 200 keys, so that Record needs no round trip.
+// Prefetch reads the idempotency records of the keys in a few queries,
+// so that Record needs no round trip.
 func (t *ledgerTx) Prefetch(ctx context.Context, keys [][2]string) error {
 	if t.known == nil {
 		t.known = map[string]*ledger.Record{}
 	}
 	for len(keys) > 0 {
-		n := min(len(keys), 200)
+		n := chunkOf(len(keys))
 		chunk := keys[:n]
 		keys = keys[n:]
-		var b strings.Builder
-		args := make([]any, 0, 2*n)
-		b.WriteString(`SELECT client, idem_key, fingerprint, result FROM idempotency WHERE (client, idem_key) IN (`)
-		for i, k := range chunk {
-			if i > 0 {
-				b.WriteByte(',')
+		stmt, err := t.db.cached(ctx, "prefetch records", n, func() string {
+			var b strings.Builder
+			b.WriteString(`SELECT client, idem_key, fingerprint, result FROM idempotency WHERE (client, idem_key) IN (`)
+			for i := 0; i < n; i++ {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				fmt.Fprintf(&b, "(%s, %s)", t.db.Dialect.Param(2*i+1), t.db.Dialect.Param(2*i+2))
 			}
-			fmt.Fprintf(&b, "($%d, $%d)", 2*i+1, 2*i+2)
+			b.WriteByte(')')
+			return b.String()
+		})
+		if err != nil {
+			return err
+		}
+		args := make([]any, 0, 2*n)
+		for _, k := range chunk {
 			args = append(args, k[0], k[1])
 			t.known[recordKey(k[0], k[1])] = nil
 		}
-		b.WriteByte(')')
-		rows, err := t.tx.QueryContext(ctx, b.String(), args...)
+		rows, err := t.tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
 		if err != nil {
 			return err
 		}
@@ -282,55 +290,87 @@ func (t *ledgerTx) flush(ctx context.Context) error {
 		}
 		rows = append(rows, []any{int64(id), booked, held})
 	}
-	const n = 300
 	for len(rows) > 0 {
-		chunk := rows[:min(n, len(rows))]
-		rows = rows[len(chunk):]
-		var q strings.Builder
-		args := []any{t.now}
-		q.WriteString(`UPDATE accounts SET booked = COALESCE(v.column2, accounts.booked), held = COALESCE(v.column3, accounts.held),
-			updated_at = $1 FROM (VALUES `)
-		for i, r := range chunk {
-			if i > 0 {
-				q.WriteByte(',')
+		n := chunkOf(len(rows))
+		stmt, err := t.db.cached(ctx, "update accounts", n, func() string {
+			var q strings.Builder
+			q.WriteString(`UPDATE accounts SET booked = COALESCE(v.column2, accounts.booked), held = COALESCE(v.column3, accounts.held),
+			updated_at = ` + t.db.Dialect.Param(1) + ` FROM (VALUES `)
+			for i := 0; i < n; i++ {
+				if i > 0 {
+					q.WriteByte(',')
+				}
+				fmt.Fprintf(&q, "(CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT))",
+					t.db.Dialect.Param(3*i+2), t.db.Dialect.Param(3*i+3), t.db.Dialect.Param(3*i+4))
 			}
-			k := len(args)
-			fmt.Fprintf(&q, "(CAST($%d AS BIGINT), CAST($%d AS BIGINT), CAST($%d AS BIGINT))", k+1, k+2, k+3)
-			args = append(args, r...)
-		}
-		q.WriteString(`) AS v WHERE accounts.id = v.column1`)
-		if _, err := t.tx.ExecContext(ctx, q.String(), args...); err != nil {
+			q.WriteString(`) AS v WHERE accounts.id = v.column1`)
+			return q.String()
+		})
+		if err != nil {
 			return err
 		}
+		args := []any{t.now}
+		for _, r := range rows[:n] {
+			args = append(args, r...)
+		}
+		if _, err := t.tx.StmtContext(ctx, stmt).ExecContext(ctx, args...); err != nil {
+			return err
+		}
+		rows = rows[n:]
 	}
 	return nil
 }
 
-// insertRows inserts rows with multi-row INSERTs of at most 500 rows.
+// chunks are the row counts of the multi-row statements: a batch of n
+// rows is written by the largest that fit, so only four statement texts
+// per table exist and each is parsed once per connection.
+var chunks = []int{64, 16, 4, 1}
+
+// insertRows inserts rows, width values each, with head + VALUES lists.
 func (t *ledgerTx) insertRows(ctx context.Context, head string, rows [][]any) error {
 	for len(rows) > 0 {
-		chunk := rows[:min(500, len(rows))]
-		rows = rows[len(chunk):]
-		var q strings.Builder
-		q.WriteString(head)
-		args := make([]any, 0, len(chunk)*len(chunk[0]))
-		for i, r := range chunk {
-			if i > 0 {
-				q.WriteByte(',')
-			}
-			q.WriteByte('(')
-			for j := range r {
-				if j > 0 {
+		n := chunkOf(len(rows))
+		width := len(rows[0])
+		stmt, err := t.db.cached(ctx, head, n, func() string {
+			var q strings.Builder
+			q.WriteString(head)
+			k := 0
+			for i := 0; i < n; i++ {
+				if i > 0 {
 					q.WriteByte(',')
 				}
-				fmt.Fprintf(&q, "$%d", len(args)+j+1)
+				q.WriteByte('(')
+				for j := 0; j < width; j++ {
+					if j > 0 {
+						q.WriteByte(',')
+					}
+					k++
+					q.WriteString(t.db.Dialect.Param(k))
+				}
+				q.WriteByte(')')
 			}
-			q.WriteByte(')')
-			args = append(args, r...)
-		}
-		if _, err := t.tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return q.String()
+		})
+		if err != nil {
 			return err
 		}
+		args := make([]any, 0, n*width)
+		for _, r := range rows[:n] {
+			args = append(args, r...)
+		}
+		if _, err := t.tx.StmtContext(ctx, stmt).ExecContext(ctx, args...); err != nil {
+			return err
+		}
+		rows = rows[n:]
 	}
 	return nil
+}
+
+func chunkOf(n int) int {
+	for _, c := range chunks {
+		if c <= n {
+			return c
+		}
+	}
+	return 1
 }
