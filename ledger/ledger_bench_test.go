@@ -2,6 +2,7 @@ package ledger_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -22,7 +23,7 @@ var benchStores = []struct {
 	{"postgres", storetest.Postgres}, // skipped without KATONG_TEST_POSTGRES
 }
 
-const benchAccounts = 64
+const benchAccounts = 4096
 
 // setup opens a store with benchAccounts customer accounts, each holding
 // far more than the benchmark can spend, and a ledger with the default
@@ -32,13 +33,38 @@ func setup(b *testing.B, open func(testing.TB) *sqlstore.DB) (*ledger.Ledger, []
 	db := open(b)
 	storetest.MustEnsureSystem(b, db)
 	l := storetest.NewLedger(b, db, nil)
+	// Open the accounts in one transaction.
 	ids := make([]katong.AccountID, benchAccounts)
-	for i := range ids {
-		ids[i] = storetest.MustOpenAccount(b, db, fmt.Sprintf("bench-%d", i))
-		if _, err := l.Do(context.Background(), ledger.Request{Client: "bench-setup", Key: fmt.Sprint(i),
-			Kind: katong.TxnDeposit, To: ids[i], Amount: ledger.MaxAmount}); err != nil {
-			b.Fatal(err)
+	if err := db.Tx(context.Background(), func(tx *sql.Tx) error {
+		for i := range ids {
+			if err := tx.QueryRow(`INSERT INTO accounts (kind, customer_id, name, opened_at, updated_at)
+				VALUES ('customer', 0, $1, 0, 0) RETURNING id`, fmt.Sprintf("bench-%d", i)).Scan(&ids[i]); err != nil {
+				return err
+			}
 		}
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	// Fund them concurrently, so the deposits share commits.
+	var wg sync.WaitGroup
+	errs := make(chan error, len(ids))
+	sem := make(chan struct{}, 64)
+	for i := range ids {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if _, err := l.Do(context.Background(), ledger.Request{Client: "bench-setup", Key: fmt.Sprint(i),
+				Kind: katong.TxnDeposit, To: ids[i], Amount: ledger.MaxAmount}); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
 	}
 	return l, ids
 }

@@ -89,6 +89,18 @@ func (w *work) lock(ctx context.Context, batch []*call) error {
 		sorted = append(sorted, id)
 	}
 	slices.Sort(sorted)
+	if bulk, ok := w.tx.(interface {
+		Accounts(context.Context, []katong.AccountID) ([]*katong.Account, error)
+	}); ok {
+		accts, err := bulk.Accounts(ctx, sorted)
+		if err != nil {
+			return err
+		}
+		for _, a := range accts {
+			w.accounts[a.ID] = a
+		}
+		return nil
+	}
 	for _, id := range sorted {
 		if _, err := w.account(ctx, id); err != nil && katong.ErrorCode(err) == katong.EInternal {
 			return err

@@ -99,6 +99,53 @@ func (t *ledgerTx) Account(ctx context.Context, id katong.AccountID) (*katong.Ac
 	return a, nil
 }
 
+// Accounts reads (and on PostgreSQL locks) the accounts with the ids,
+// which must be sorted, in a few queries: rows are locked in ascending id
+// order. Missing accounts are left out.
+func (t *ledgerTx) Accounts(ctx context.Context, ids []katong.AccountID) ([]*katong.Account, error) {
+	var out []*katong.Account
+	for len(ids) > 0 {
+		n := chunkOf(len(ids))
+		stmt, err := t.db.cached(ctx, "lock accounts", n, func() string {
+			var b strings.Builder
+			b.WriteString(`SELECT ` + accountCols + ` FROM accounts WHERE id IN (`)
+			for i := 0; i < n; i++ {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString(t.db.Dialect.Param(i + 1))
+			}
+			b.WriteString(`) ORDER BY id` + t.db.Dialect.ForUpdate)
+			return b.String()
+		})
+		if err != nil {
+			return nil, err
+		}
+		args := make([]any, n)
+		for i, id := range ids[:n] {
+			args[i] = id
+		}
+		ids = ids[n:]
+		rows, err := t.tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			a, err := scanAccount(rows)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out = append(out, a)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 func (t *ledgerTx) Hold(ctx context.Context, id int64) (*katong.Hold, error) {
 	var h katong.Hold
 	var at int64
