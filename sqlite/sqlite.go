@@ -53,6 +53,7 @@ func Open(ctx context.Context, path string, schema sqlstore.Schema, o Options) (
 	q.Add("_pragma", "synchronous("+o.Synchronous+")")
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "temp_store(2)") // statement journals in memory, not in temporary files
 	q.Set("_txlock", "immediate")
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
