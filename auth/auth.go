@@ -91,7 +91,7 @@ func (s *Service) Session(ctx context.Context, kind, tok string, p SessionPolicy
 	}
 	var ss Session
 	var created, seen, expires, revoked int64
-	err := s.db.QueryRowContext(ctx, `SELECT subject_kind, subject_id, device, created_at, last_seen, expires_at, revoked
+	err := s.db.Row(ctx, `SELECT subject_kind, subject_id, device, created_at, last_seen, expires_at, revoked
 		FROM sessions WHERE token_hash = $1`, HashToken(tok)).Scan(&ss.Kind, &ss.SubjectID, &ss.Device, &created, &seen, &expires, &revoked)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, katong.Errorf(katong.EUnauthorized, "unknown session")

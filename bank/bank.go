@@ -154,7 +154,7 @@ func scanCard(row interface{ Scan(...any) error }) (*katong.Card, error) {
 
 // Card returns a card by id. Returns ENotFound if there is none.
 func (b *Bank) Card(ctx context.Context, id katong.CardID) (*katong.Card, error) {
-	return scanCard(b.DB.QueryRowContext(ctx, `SELECT `+cardCols+` FROM cards WHERE id = $1`, id))
+	return scanCard(b.DB.Row(ctx, `SELECT `+cardCols+` FROM cards WHERE id = $1`, id))
 }
 
 // CardByNumber returns the card with the number, looked up by its HMAC.
@@ -164,14 +164,14 @@ func (b *Bank) CardByNumber(ctx context.Context, pan string) (*katong.Card, erro
 	if err != nil {
 		return nil, err
 	}
-	return scanCard(b.DB.QueryRowContext(ctx, `SELECT `+cardCols+` FROM cards WHERE pan_hmac = $1`, b.Vault.Lookup("pan", pan)))
+	return scanCard(b.DB.Row(ctx, `SELECT `+cardCols+` FROM cards WHERE pan_hmac = $1`, b.Vault.Lookup("pan", pan)))
 }
 
 // CardNumber opens the sealed card number, for the rare role that needs
 // it; the caller must audit the unmasking.
 func (b *Bank) CardNumber(ctx context.Context, id katong.CardID) (string, error) {
 	var sealed []byte
-	if err := b.DB.QueryRowContext(ctx, `SELECT pan_sealed FROM cards WHERE id = $1`, id).Scan(&sealed); err != nil {
+	if err := b.DB.Row(ctx, `SELECT pan_sealed FROM cards WHERE id = $1`, id).Scan(&sealed); err != nil {
 		return "", katong.Errorf(katong.ENotFound, "no such card")
 	}
 	return b.Vault.Open("pan", sealed)
@@ -198,7 +198,7 @@ func (b *Bank) Cards(ctx context.Context, c katong.CustomerID) ([]*katong.Card, 
 // Customer returns a customer by id.
 func (b *Bank) Customer(ctx context.Context, id katong.CustomerID) (*katong.Customer, error) {
 	var c katong.Customer
-	err := b.DB.QueryRowContext(ctx, `SELECT id, name, mobile, id_masked FROM customers WHERE id = $1`, id).
+	err := b.DB.Row(ctx, `SELECT id, name, mobile, id_masked FROM customers WHERE id = $1`, id).
 		Scan(&c.ID, &c.Name, &c.Mobile, &c.IDMasked)
 	if err != nil {
 		return nil, katong.Errorf(katong.ENotFound, "no such customer")

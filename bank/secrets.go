@@ -48,7 +48,7 @@ func (b *Bank) VerifyCard(ctx context.Context, pan string, s Secret) (*katong.Ca
 	}
 	var card katong.Card
 	var idMAC, pinMAC []byte
-	err = b.DB.QueryRowContext(ctx, `SELECT c.id, c.account_id, c.customer_id, c.tail, c.masked, c.product, u.id_hmac, c.pin_hmac
+	err = b.DB.Row(ctx, `SELECT c.id, c.account_id, c.customer_id, c.tail, c.masked, c.product, u.id_hmac, c.pin_hmac
 		FROM cards c JOIN customers u ON u.id = c.customer_id WHERE c.pan_hmac = $1`, panMAC).
 		Scan(&card.ID, &card.AccountID, &card.CustomerID, &card.Tail, &card.Masked, &card.Product, &idMAC, &pinMAC)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -100,7 +100,7 @@ func (b *Bank) Login(ctx context.Context, mobile, password, device string) (tok 
 	}
 	var cust katong.Customer
 	var hash string
-	err = b.DB.QueryRowContext(ctx, `SELECT id, name, mobile, id_masked, password_hash FROM customers WHERE mobile = $1`, m).
+	err = b.DB.Row(ctx, `SELECT id, name, mobile, id_masked, password_hash FROM customers WHERE mobile = $1`, m).
 		Scan(&cust.ID, &cust.Name, &cust.Mobile, &cust.IDMasked, &hash)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return "", nil, err
@@ -129,7 +129,7 @@ func (b *Bank) Login(ctx context.Context, mobile, password, device string) (tok 
 // and ends every other session.
 func (b *Bank) ChangePassword(ctx context.Context, c katong.CustomerID, keep, old, new string) error {
 	var hash, mobile string
-	if err := b.DB.QueryRowContext(ctx, `SELECT password_hash, mobile FROM customers WHERE id = $1`, c).Scan(&hash, &mobile); err != nil {
+	if err := b.DB.Row(ctx, `SELECT password_hash, mobile FROM customers WHERE id = $1`, c).Scan(&hash, &mobile); err != nil {
 		return katong.Errorf(katong.ENotFound, "no such customer")
 	}
 	if err := b.Auth.Attempt(ctx, "login:"+mobile); err != nil {

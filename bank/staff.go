@@ -60,7 +60,7 @@ func (b *Bank) StaffLogin(ctx context.Context, username, password string) (strin
 	}
 	var s Staff
 	var hash string
-	err := b.DB.QueryRowContext(ctx, `SELECT id, username, name, role, branch, password_hash FROM staff WHERE username = $1`, username).
+	err := b.DB.Row(ctx, `SELECT id, username, name, role, branch, password_hash FROM staff WHERE username = $1`, username).
 		Scan(&s.ID, &s.Username, &s.Name, &s.Role, &s.Branch, &hash)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return "", nil, err
@@ -79,7 +79,7 @@ func (b *Bank) StaffLogin(ctx context.Context, username, password string) (strin
 // StaffByID returns a staff member.
 func (b *Bank) StaffByID(ctx context.Context, id int64) (*Staff, error) {
 	var s Staff
-	err := b.DB.QueryRowContext(ctx, `SELECT id, username, name, role, branch FROM staff WHERE id = $1`, id).
+	err := b.DB.Row(ctx, `SELECT id, username, name, role, branch FROM staff WHERE id = $1`, id).
 		Scan(&s.ID, &s.Username, &s.Name, &s.Role, &s.Branch)
 	if err != nil {
 		return nil, katong.Errorf(katong.EUnauthorized, "no such staff")

@@ -198,6 +198,17 @@ func (db *DB) cached(ctx context.Context, name string, n int, build func() strin
 	return s, nil
 }
 
+// Row runs a one-row query through a statement prepared once per
+// connection (hot reads: sessions, accounts, cards), instead of parsing
+// the SQL on every call.
+func (db *DB) Row(ctx context.Context, q string, args ...any) *sql.Row {
+	s, err := db.cached(ctx, q, 0, func() string { return q })
+	if err != nil {
+		return db.QueryRowContext(ctx, q, args...) // reports the error on Scan
+	}
+	return s.QueryRowContext(ctx, args...)
+}
+
 // notFound turns sql.ErrNoRows into ENotFound.
 func notFound(err error, format string, args ...any) error {
 	if errors.Is(err, sql.ErrNoRows) {

@@ -51,7 +51,7 @@ func (l *Ledger) Write(ctx context.Context, fn func(ledger.Tx) error) error {
 // System implements ledger.Store.
 func (l *Ledger) System(ctx context.Context, kind katong.AccountKind) (katong.AccountID, error) {
 	var id katong.AccountID
-	err := l.db.QueryRowContext(ctx, `SELECT id FROM accounts WHERE kind = $1 ORDER BY id LIMIT 1`, kind).Scan(&id)
+	err := l.db.Row(ctx, `SELECT id FROM accounts WHERE kind = $1 ORDER BY id LIMIT 1`, kind).Scan(&id)
 	if err != nil {
 		return 0, notFound(err, "no %s account", kind)
 	}
@@ -60,7 +60,7 @@ func (l *Ledger) System(ctx context.Context, kind katong.AccountKind) (katong.Ac
 
 // Account implements ledger.Store.
 func (l *Ledger) Account(ctx context.Context, id katong.AccountID) (*katong.Account, error) {
-	a, err := scanAccount(l.db.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = $1`, id))
+	a, err := scanAccount(l.db.Row(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = $1`, id))
 	if err != nil {
 		return nil, notFound(err, "no account %d", id)
 	}
@@ -173,7 +173,7 @@ func (l *Ledger) Holds(ctx context.Context, id katong.AccountID) ([]katong.Hold,
 
 // Receipt implements ledger.Store.
 func (l *Ledger) Receipt(ctx context.Context, client, key string) (*ledger.Record, error) {
-	return record(ctx, l.db.DB, client, key)
+	return record(ctx, rowFunc(l.db.Row), client, key)
 }
 
 type querier interface {
