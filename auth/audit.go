@@ -28,6 +28,15 @@ func (s *Service) Audit(ctx context.Context, r Record) error {
 	return s.db.Grouped(ctx, func(tx *sql.Tx) error { return s.AuditTx(ctx, tx, r) })
 }
 
+// AuditLater queues a record without waiting for its commit (see
+// sqlstore.DB.GroupedLater: only for records backed by another durable one).
+func (s *Service) AuditLater(r Record, onErr func(error)) {
+	if r.At.IsZero() {
+		r.At = s.Now()
+	}
+	s.db.GroupedLater(func(tx *sql.Tx) error { return s.AuditTx(context.Background(), tx, r) }, onErr)
+}
+
 // AuditTx is Audit inside the caller's transaction.
 func (s *Service) AuditTx(ctx context.Context, tx *sql.Tx, r Record) error {
 	if r.At.IsZero() {

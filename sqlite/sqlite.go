@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -54,6 +55,9 @@ func Open(ctx context.Context, path string, schema sqlstore.Schema, o Options) (
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "temp_store(2)") // statement journals in memory, not in temporary files
+	// Checkpoints run in the background (checkpoint below), not in the
+	// commit that happens to cross the threshold: no commit waits for one.
+	q.Add("_pragma", "wal_autocheckpoint(0)")
 	q.Set("_txlock", "immediate")
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
@@ -70,7 +74,32 @@ func Open(ctx context.Context, path string, schema sqlstore.Schema, o Options) (
 		db.Close()
 		return nil, err
 	}
+	cctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go checkpoint(cctx, db, done)
+	s.OnClose(func() { stop(); <-done })
 	return s, nil
+}
+
+// checkpoint copies the WAL into the database file every 200 ms without
+// blocking readers or writers (PASSIVE), and truncates the WAL once a
+// minute when it can, until ctx ends.
+func checkpoint(ctx context.Context, db *sql.DB, done chan struct{}) {
+	defer close(done)
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for n := 1; ; n++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		mode := "PASSIVE"
+		if n%300 == 0 {
+			mode = "TRUNCATE"
+		}
+		db.ExecContext(ctx, "PRAGMA wal_checkpoint("+mode+")")
+	}
 }
 
 // CheckDurability refuses a database whose settings can lose an

@@ -55,6 +55,7 @@ type DB struct {
 	*sql.DB
 	groupState
 	stmts   sync.Map // statement cache of cached
+	closing []func() // run by Close, before the database closes
 	Dialect Dialect
 	// Now is the clock; tests replace it.
 	Now func() time.Time
@@ -178,6 +179,10 @@ func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 	return tx.Commit()
 }
+
+// OnClose registers f to run when the database closes (to stop a
+// background task that uses it).
+func (db *DB) OnClose(f func()) { db.closing = append(db.closing, f) }
 
 // cached returns the prepared statement named by (name, n), building its
 // text with build the first time. database/sql prepares it once on each

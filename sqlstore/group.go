@@ -35,10 +35,33 @@ func (db *DB) Grouped(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 }
 
+// GroupedLater queues fn like Grouped but does not wait for its commit:
+// for records whose loss in a crash is acceptable because another,
+// durable record exists (the wallet's log of what its users did; the bank
+// records every balance query durably). onErr, if not nil, gets a failure.
+func (db *DB) GroupedLater(fn func(*sql.Tx) error, onErr func(error)) {
+	db.groupOnce.Do(db.startGroup)
+	if db.group == nil { // closed
+		if onErr != nil {
+			onErr(sql.ErrConnDone)
+		}
+		return
+	}
+	c := &groupCall{fn: fn, done: make(chan struct{}), onErr: onErr}
+	select {
+	case db.group <- c:
+	case <-db.groupStop:
+		if onErr != nil {
+			onErr(sql.ErrConnDone)
+		}
+	}
+}
+
 type groupCall struct {
-	fn   func(*sql.Tx) error
-	err  error
-	done chan struct{}
+	fn    func(*sql.Tx) error
+	err   error
+	done  chan struct{}
+	onErr func(error) // set by GroupedLater: nobody waits on done
 }
 
 type groupState struct {
@@ -103,12 +126,20 @@ func (db *DB) groupCommit(batch []*groupCall) {
 		}
 	}
 	for _, c := range batch {
+		if c.err != nil && c.onErr != nil {
+			c.onErr(c.err)
+		}
 		close(c.done)
 	}
 }
 
-// Close stops the group committer and closes the database.
+// Close stops the group committer and the background tasks, and closes
+// the database.
 func (db *DB) Close() error {
+	for _, f := range db.closing {
+		f()
+	}
+	db.closing = nil
 	db.groupOnce.Do(func() {}) // no committer may start after Close
 	db.stopOnce.Do(func() {
 		if db.groupStop != nil {
