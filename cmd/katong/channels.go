@@ -33,7 +33,7 @@ func (s *server) registerBank(ctx context.Context, bc BankConfig, b *bank.Bank) 
 	for _, c := range bc.Clients {
 		uris := c.RedirectURIs
 		if len(uris) == 0 {
-			uris = []string{s.cfg.PublicURL + walletCallback}
+			uris = []string{s.cfg.WalletURL + walletCallback}
 		}
 		clients = append(clients, openbanking.Client{ID: c.ID, Name: c.Name, Secret: c.Secret, RedirectURIs: uris, Payments: c.Payments})
 	}
@@ -91,7 +91,7 @@ func (s *server) registerWallet(ctx context.Context, db *sqlstore.DB) error {
 		cfg.Banks = append(cfg.Banks, wallet.Partner{ID: katong.BankID(bc.ID), Name: bc.Name, NameEN: bc.NameEN,
 			Colour: bc.Colour, Support: bc.Support, BINs: bc.BINs, BaseURL: base,
 			ClientID: s.cfg.Wallet.ClientID, ClientSecret: s.cfg.Wallet.ClientSecret,
-			RedirectURL: s.cfg.PublicURL + walletCallback})
+			RedirectURL: s.cfg.WalletURL + walletCallback})
 	}
 	w, err := wallet.New(cfg, db, s.log)
 	if err != nil {

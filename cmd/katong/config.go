@@ -23,6 +23,7 @@ type Config struct {
 	BankID    string `json:"bank"`       // with role bank: which bank this process is
 	MasterKey string `json:"master_key"` // hex, ≥ 32 bytes: seals card and ID numbers
 	PublicURL string `json:"public_url"` // how browsers reach this process (default http://Addr)
+	WalletURL string `json:"wallet_url"` // how browsers reach the wallet (default PublicURL): banks send customers back there
 	LogLevel  string `json:"log_level"`  // debug, info, warn, error
 	TLSCert   string `json:"tls_cert"`   // serve HTTPS with this certificate and key
 	TLSKey    string `json:"tls_key"`
@@ -95,9 +96,13 @@ func (b BankConfig) Katong() katong.Bank {
 // wallet registered with both, public keys and tokens.
 func demoConfig(c *Config) {
 	c.MasterKey = demo.MasterKey
+	urls := map[string]string{} // where the banks run, when they run apart (--role)
+	for _, b := range c.Banks {
+		urls[b.ID] = b.URL
+	}
 	c.Banks = nil
 	for _, b := range demo.Banks() {
-		c.Banks = append(c.Banks, BankConfig{ID: string(b.ID), Name: b.Name, NameEN: b.NameEN, BINs: b.BINs,
+		c.Banks = append(c.Banks, BankConfig{ID: string(b.ID), URL: urls[string(b.ID)], Name: b.Name, NameEN: b.NameEN, BINs: b.BINs,
 			Support: b.Support, Colour: b.Colour, AppPerMinute: b.Limits.App.N, WalletPerMinute: b.Limits.Wallet.N,
 			PhonePerMinute: b.Limits.Phone.N, TwiMLToken: demo.TwiMLToken, LedgerKey: demo.LedgerKey,
 			Clients: []ClientConfig{{ID: "katong-wallet", Name: "卡通钱包 Katong Wallet", Secret: "demo-wallet-secret",
@@ -184,6 +189,13 @@ func parseServeFlags(args []string, getenv func(string) string) (*Config, error)
 		c.PublicURL = "http://" + c.Addr
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if v := getenv("KATONG_WALLET_URL"); v != "" {
+		c.WalletURL = v
+	}
+	if c.WalletURL == "" {
+		c.WalletURL = c.PublicURL
+	}
+	c.WalletURL = strings.TrimRight(c.WalletURL, "/")
 	return c, c.validate()
 }
 

@@ -3,7 +3,11 @@ package main_test
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -109,5 +113,73 @@ func TestDemoWalletInBrowser(t *testing.T) {
 	browsertest.WaitText(t, ctx, "#status", func(s string) bool { return s == "支付成功" })
 	if after := bankAppAvailable(t, base+"/banks/"+string(cust.Bank), cust, tail); after != before-1234 {
 		t.Fatalf("bank app shows %s after paying 12.34 from %s", katong.Amount(after).Yuan(), katong.Amount(before).Yuan())
+	}
+}
+
+// TestSeparateProcesses is the production shape: a bank in one process
+// with its own database, the wallet in another, reaching the bank only at
+// its configured URL. Starting a binding in the wallet creates a consent
+// at the bank process and sends the customer to the bank's own page.
+func TestSeparateProcesses(t *testing.T) {
+	bankAddr, walletAddr := freePort(t), freePort(t)
+	conf := filepath.Join(t.TempDir(), "split.json")
+	os.WriteFile(conf, []byte(`{"wallet_url": "http://`+walletAddr+`",
+		"banks": [{"id": "galaxy", "url": "http://`+bankAddr+`/banks/galaxy"}]}`), 0o600)
+	startAt(t, bankAddr, "--demo", "--config", conf, "--role", "bank", "--bank", "galaxy", "--data", t.TempDir())
+	startAt(t, walletAddr, "--demo", "--config", conf, "--role", "wallet", "--data", t.TempDir())
+	for _, c := range []struct {
+		url    string
+		status int
+	}{
+		{"http://" + bankAddr + "/banks/galaxy/app/", 200},
+		{"http://" + bankAddr + "/wallet/", 404},
+		{"http://" + walletAddr + "/wallet/login", 200},
+		{"http://" + walletAddr + "/banks/galaxy/app/", 404},
+	} {
+		resp, err := http.Get(c.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.status {
+			t.Errorf("GET %s = %d, want %d", c.url, resp.StatusCode, c.status)
+		}
+	}
+	w := demo.Info()
+	user, card := w.WalletUsers[0], w.Customers[0].Cards[0]
+	post := func(path, token string, body any) map[string]any {
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest(http.MethodPost, "http://"+walletAddr+"/wallet/api/v1/"+path, bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		json.NewDecoder(resp.Body).Decode(&m)
+		return m
+	}
+	s := post("sessions", "", map[string]string{"mobile": user.Mobile, "password": user.Password})
+	token, _ := s["token"].(string)
+	if token == "" {
+		t.Fatalf("wallet login: %v", s)
+	}
+	b := post("bind", token, map[string]string{"card_number": card.Number})
+	authorize, _ := b["authorize_url"].(string)
+	if !strings.HasPrefix(authorize, "http://"+bankAddr+"/banks/galaxy/oauth/authorize?") {
+		t.Fatalf("bind did not send the customer to the bank process: %v", b)
+	}
+	resp, err := http.Get(authorize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), "星河银行") {
+		t.Fatalf("the bank's consent page: %d %.500s", resp.StatusCode, page)
 	}
 }
