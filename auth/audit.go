@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"katong/sqlstore"
 	"time"
 
 	"katong"
@@ -64,20 +65,11 @@ func (s *Service) AuditLog(ctx context.Context, before int64, limit int) ([]Reco
 		args = append(args, before)
 	}
 	q += fmt.Sprintf(` ORDER BY id DESC LIMIT %d`, limit)
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Record
-	for rows.Next() {
+	return sqlstore.All(ctx, s.db, func(row sqlstore.Scanner) (Record, error) {
 		var r Record
 		var at int64
-		if err := rows.Scan(&r.ID, &at, &r.Channel, &r.Actor, &r.Action, &r.Card, &r.Result, &r.Detail); err != nil {
-			return nil, err
-		}
+		err := row.Scan(&r.ID, &at, &r.Channel, &r.Actor, &r.Action, &r.Card, &r.Result, &r.Detail)
 		r.At = time.UnixMicro(at).UTC()
-		out = append(out, r)
-	}
-	return out, rows.Err()
+		return r, err
+	}, q, args...)
 }

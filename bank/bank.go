@@ -141,7 +141,7 @@ func digits(s string) bool {
 
 const cardCols = `id, account_id, customer_id, tail, masked, product`
 
-func scanCard(row interface{ Scan(...any) error }) (*katong.Card, error) {
+func scanCard(row sqlstore.Scanner) (*katong.Card, error) {
 	var c katong.Card
 	if err := row.Scan(&c.ID, &c.AccountID, &c.CustomerID, &c.Tail, &c.Masked, &c.Product); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
@@ -179,20 +179,7 @@ func (b *Bank) CardNumber(ctx context.Context, id katong.CardID) (string, error)
 
 // Cards returns the customer's cards.
 func (b *Bank) Cards(ctx context.Context, c katong.CustomerID) ([]*katong.Card, error) {
-	rows, err := b.DB.QueryContext(ctx, `SELECT `+cardCols+` FROM cards WHERE customer_id = $1 ORDER BY id`, c)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*katong.Card
-	for rows.Next() {
-		card, err := scanCard(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, card)
-	}
-	return out, rows.Err()
+	return sqlstore.All(ctx, b.DB, scanCard, `SELECT `+cardCols+` FROM cards WHERE customer_id = $1 ORDER BY id`, c)
 }
 
 // Customer returns a customer by id.

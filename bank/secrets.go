@@ -9,6 +9,7 @@ import (
 
 	"katong"
 	"katong/auth"
+	"katong/sqlstore"
 )
 
 // Secret is what proves a card check: the holder's ID number or the
@@ -166,22 +167,13 @@ func (b *Bank) Notify(ctx context.Context, c katong.CustomerID, title, body stri
 
 // Notices returns the customer's newest notices.
 func (b *Bank) Notices(ctx context.Context, c katong.CustomerID) ([]Notice, error) {
-	rows, err := b.DB.QueryContext(ctx, `SELECT id, at, title, body, read_at FROM notices WHERE customer_id = $1 ORDER BY id DESC LIMIT 50`, c)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Notice
-	for rows.Next() {
+	return sqlstore.All(ctx, b.DB, func(r sqlstore.Scanner) (Notice, error) {
 		var n Notice
 		var read int64
-		if err := rows.Scan(&n.ID, &n.At, &n.Title, &n.Body, &read); err != nil {
-			return nil, err
-		}
+		err := r.Scan(&n.ID, &n.At, &n.Title, &n.Body, &read)
 		n.Read = read != 0
-		out = append(out, n)
-	}
-	return out, rows.Err()
+		return n, err
+	}, `SELECT id, at, title, body, read_at FROM notices WHERE customer_id = $1 ORDER BY id DESC LIMIT 50`, c)
 }
 
 // itoa is strconv.FormatInt for ids.

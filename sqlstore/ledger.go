@@ -20,7 +20,7 @@ func (db *DB) Ledger() *Ledger { return &Ledger{db: db} }
 
 const accountCols = `id, kind, customer_id, name, status, freeze_reason, booked, held, opened_at, updated_at`
 
-type scanner interface{ Scan(...any) error }
+type scanner = Scanner
 
 func scanAccount(s scanner) (*katong.Account, error) {
 	var a katong.Account
@@ -69,20 +69,7 @@ func (l *Ledger) Account(ctx context.Context, id katong.AccountID) (*katong.Acco
 
 // Accounts implements ledger.Store.
 func (l *Ledger) Accounts(ctx context.Context) ([]*katong.Account, error) {
-	rows, err := l.db.QueryContext(ctx, `SELECT `+accountCols+` FROM accounts ORDER BY id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*katong.Account
-	for rows.Next() {
-		a, err := scanAccount(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return All(ctx, l.db, scanAccount, `SELECT `+accountCols+` FROM accounts ORDER BY id`)
 }
 
 // OpenAccount creates an account with a zero balance.
@@ -132,43 +119,25 @@ func (l *Ledger) Entries(ctx context.Context, id katong.AccountID, f katong.Entr
 		limit = 1000
 	}
 	q += fmt.Sprintf(" ORDER BY e.id DESC LIMIT %d", limit)
-	rows, err := l.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []katong.Entry
-	for rows.Next() {
+	return All(ctx, l.db, func(r Scanner) (katong.Entry, error) {
 		var e katong.Entry
 		var at int64
-		if err := rows.Scan(&e.ID, &e.TxnID, &e.AccountID, &e.Kind, &e.Amount, &e.BalanceAfter, &e.Memo, &at); err != nil {
-			return nil, err
-		}
+		err := r.Scan(&e.ID, &e.TxnID, &e.AccountID, &e.Kind, &e.Amount, &e.BalanceAfter, &e.Memo, &at)
 		e.At = fromMicros(at)
-		out = append(out, e)
-	}
-	return out, rows.Err()
+		return e, err
+	}, q, args...)
 }
 
 // Holds implements ledger.Store.
 func (l *Ledger) Holds(ctx context.Context, id katong.AccountID) ([]katong.Hold, error) {
-	rows, err := l.db.QueryContext(ctx, `SELECT id, account_id, amount, status, memo, created_at FROM holds
-		WHERE account_id = $1 AND status = 'active' ORDER BY id DESC`, id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []katong.Hold
-	for rows.Next() {
+	return All(ctx, l.db, func(r Scanner) (katong.Hold, error) {
 		var h katong.Hold
 		var at int64
-		if err := rows.Scan(&h.ID, &h.AccountID, &h.Amount, &h.Status, &h.Memo, &at); err != nil {
-			return nil, err
-		}
+		err := r.Scan(&h.ID, &h.AccountID, &h.Amount, &h.Status, &h.Memo, &at)
 		h.At = fromMicros(at)
-		out = append(out, h)
-	}
-	return out, rows.Err()
+		return h, err
+	}, `SELECT id, account_id, amount, status, memo, created_at FROM holds
+		WHERE account_id = $1 AND status = 'active' ORDER BY id DESC`, id)
 }
 
 // Receipt implements ledger.Store.

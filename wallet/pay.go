@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"katong/sqlstore"
 	"time"
 	"unicode/utf8"
 
@@ -465,22 +466,9 @@ func (w *Wallet) sendRefund(ctx context.Context, r *Refund) (*Refund, error) {
 
 // settlePayments sends again the pending payments that are due.
 func (w *Wallet) settlePayments(ctx context.Context) error {
-	rows, err := w.db.QueryContext(ctx, `SELECT `+paymentCols+` FROM payments WHERE status = $1 AND next_at <= $2
+	due, err := sqlstore.All(ctx, w.db, scanPayment, `SELECT `+paymentCols+` FROM payments WHERE status = $1 AND next_at <= $2
 		ORDER BY next_at LIMIT 100`, payPending, w.cfg.Now().UnixMicro())
 	if err != nil {
-		return err
-	}
-	var due []*Payment
-	for rows.Next() {
-		p, err := scanPayment(rows)
-		if err != nil {
-			rows.Close()
-			return err
-		}
-		due = append(due, p)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	for _, p := range due {
@@ -496,22 +484,9 @@ func (w *Wallet) settlePayments(ctx context.Context) error {
 
 // settleRefunds sends again the pending refunds that are due.
 func (w *Wallet) settleRefunds(ctx context.Context) error {
-	rows, err := w.db.QueryContext(ctx, `SELECT `+refundCols+` FROM refunds WHERE status = $1 AND next_at <= $2
+	due, err := sqlstore.All(ctx, w.db, scanRefund, `SELECT `+refundCols+` FROM refunds WHERE status = $1 AND next_at <= $2
 		ORDER BY next_at LIMIT 100`, payPending, w.cfg.Now().UnixMicro())
 	if err != nil {
-		return err
-	}
-	var due []*Refund
-	for rows.Next() {
-		r, err := scanRefund(rows)
-		if err != nil {
-			rows.Close()
-			return err
-		}
-		due = append(due, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	for _, r := range due {
