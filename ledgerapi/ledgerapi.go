@@ -192,7 +192,8 @@ func Check(ctx context.Context, b *bank.Bank) (*Report, error) {
 		{"held is not the sum of active holds for account", `SELECT a.id FROM accounts a LEFT JOIN (SELECT account_id, sum(amount) s
 			FROM holds WHERE status = 'active' GROUP BY account_id) h ON h.account_id = a.id WHERE a.held <> coalesce(h.s, 0)`},
 		{"negative available on customer account", `SELECT id FROM accounts WHERE kind = 'customer' AND booked - held < 0`},
-		{"transaction without entries", `SELECT t.id FROM txns t WHERE NOT EXISTS (SELECT 1 FROM entries e WHERE e.txn_id = t.id)`},
+		{"transaction without entries", `SELECT t.id FROM txns t LEFT JOIN (SELECT DISTINCT txn_id FROM entries) e
+			ON e.txn_id = t.id WHERE e.txn_id IS NULL`},
 	}
 	for _, c := range queries {
 		rows, err := db.QueryContext(ctx, c.q)

@@ -28,7 +28,7 @@ var Dialect = sqlstore.Dialect{
 		// violation of an idempotency key (a concurrent writer of the same
 		// key committed first: the retry replays its answer).
 		return errors.As(err, &e) && (e.Code == "40001" || e.Code == "40P01" ||
-			e.Code == "23505" && (e.ConstraintName == "idempotency_pkey" || e.ConstraintName == "txns_client_idem_key_key"))
+			e.Code == "23505" && e.ConstraintName == "idempotency_pkey")
 	},
 	Lock:    "SELECT pg_advisory_xact_lock(7203961)",
 	Writers: 4,
