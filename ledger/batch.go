@@ -210,11 +210,35 @@ func (l *Ledger) commit(batch []*call) {
 func (l *Ledger) run(batch []*call) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// The bank's own accounts are looked up before the transaction: a
+	// look-up inside it would need a second connection while holding the
+	// write lock, which the waiting writers may all hold (SQLite).
+	system := map[katong.AccountKind]katong.AccountID{}
+	for _, c := range batch {
+		kinds := []katong.AccountKind{counterpart[c.req.Kind]}
+		if c.req.Kind == katong.TxnCapture {
+			kinds = append(kinds, katong.KindSettlement)
+		}
+		for _, k := range kinds {
+			if _, ok := system[k]; k != "" && !ok {
+				if id, err := l.System(ctx, k); err == nil {
+					system[k] = id
+				} else if katong.ErrorCode(err) == katong.EInternal {
+					return err
+				}
+			}
+		}
+	}
 	return l.store.Write(ctx, func(tx Tx) error {
 		w := &work{tx: tx, now: l.now().UTC().Truncate(time.Microsecond),
 			accounts: map[katong.AccountID]*katong.Account{},
-			system:   func(k katong.AccountKind) (katong.AccountID, error) { return l.System(ctx, k) },
-			keys:     map[string]bool{}}
+			system: func(k katong.AccountKind) (katong.AccountID, error) {
+				if id, ok := system[k]; ok {
+					return id, nil
+				}
+				return 0, katong.Errorf(katong.ENotFound, "no %s account", k)
+			},
+			keys: map[string]bool{}}
 		if err := w.lock(ctx, batch); err != nil {
 			return err
 		}
