@@ -100,6 +100,9 @@ func (db *DB) Migrate(ctx context.Context, s Schema) error {
 			return fmt.Errorf("migrate %s: %w", name, err)
 		}
 	}
+	if s == BankSchema {
+		return db.warmLedger(ctx)
+	}
 	return nil
 }
 

@@ -106,18 +106,7 @@ func (t *ledgerTx) Accounts(ctx context.Context, ids []katong.AccountID) ([]*kat
 	var out []*katong.Account
 	for len(ids) > 0 {
 		n := chunkOf(len(ids))
-		stmt, err := t.db.cached(ctx, "lock accounts", n, func() string {
-			var b strings.Builder
-			b.WriteString(`SELECT ` + accountCols + ` FROM accounts WHERE id IN (`)
-			for i := 0; i < n; i++ {
-				if i > 0 {
-					b.WriteByte(',')
-				}
-				b.WriteString(t.db.Dialect.Param(i + 1))
-			}
-			b.WriteString(`) ORDER BY id` + t.db.Dialect.ForUpdate)
-			return b.String()
-		})
+		stmt, err := t.db.cached(ctx, "lock accounts", n, func() string { return lockSQL(t.db.Dialect, n) })
 		if err != nil {
 			return nil, err
 		}
@@ -170,18 +159,7 @@ func (t *ledgerTx) Prefetch(ctx context.Context, keys [][2]string) error {
 		n := chunkOf(len(keys))
 		chunk := keys[:n]
 		keys = keys[n:]
-		stmt, err := t.db.cached(ctx, "prefetch records", n, func() string {
-			var b strings.Builder
-			b.WriteString(`SELECT client, idem_key, fingerprint, result FROM idempotency WHERE (client, idem_key) IN (`)
-			for i := 0; i < n; i++ {
-				if i > 0 {
-					b.WriteByte(',')
-				}
-				fmt.Fprintf(&b, "(%s, %s)", t.db.Dialect.Param(2*i+1), t.db.Dialect.Param(2*i+2))
-			}
-			b.WriteByte(')')
-			return b.String()
-		})
+		stmt, err := t.db.cached(ctx, "prefetch records", n, func() string { return prefetchSQL(t.db.Dialect, n) })
 		if err != nil {
 			return err
 		}
@@ -317,13 +295,13 @@ func (t *ledgerTx) PutRecord(ctx context.Context, client, key string, r *ledger.
 
 // flush writes what the transaction buffered.
 func (t *ledgerTx) flush(ctx context.Context) error {
-	if err := t.insertRows(ctx, `INSERT INTO txns (id, kind, client, idem_key, memo, created_at) VALUES `, t.txns); err != nil {
+	if err := t.insertRows(ctx, insertTxns, t.txns); err != nil {
 		return err
 	}
-	if err := t.insertRows(ctx, `INSERT INTO entries (txn_id, account_id, amount, balance_after, created_at) VALUES `, t.entries); err != nil {
+	if err := t.insertRows(ctx, insertEntries, t.entries); err != nil {
 		return err
 	}
-	if err := t.insertRows(ctx, `INSERT INTO idempotency (client, idem_key, fingerprint, result, created_at) VALUES `, t.records); err != nil {
+	if err := t.insertRows(ctx, insertRecords, t.records); err != nil {
 		return err
 	}
 	var rows [][]any
@@ -339,20 +317,7 @@ func (t *ledgerTx) flush(ctx context.Context) error {
 	}
 	for len(rows) > 0 {
 		n := chunkOf(len(rows))
-		stmt, err := t.db.cached(ctx, "update accounts", n, func() string {
-			var q strings.Builder
-			q.WriteString(`UPDATE accounts SET booked = COALESCE(v.column2, accounts.booked), held = COALESCE(v.column3, accounts.held),
-			updated_at = ` + t.db.Dialect.Param(1) + ` FROM (VALUES `)
-			for i := 0; i < n; i++ {
-				if i > 0 {
-					q.WriteByte(',')
-				}
-				fmt.Fprintf(&q, "(CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT))",
-					t.db.Dialect.Param(3*i+2), t.db.Dialect.Param(3*i+3), t.db.Dialect.Param(3*i+4))
-			}
-			q.WriteString(`) AS v WHERE accounts.id = v.column1`)
-			return q.String()
-		})
+		stmt, err := t.db.cached(ctx, "update accounts", n, func() string { return updateSQL(t.db.Dialect, n) })
 		if err != nil {
 			return err
 		}
@@ -378,26 +343,7 @@ func (t *ledgerTx) insertRows(ctx context.Context, head string, rows [][]any) er
 	for len(rows) > 0 {
 		n := chunkOf(len(rows))
 		width := len(rows[0])
-		stmt, err := t.db.cached(ctx, head, n, func() string {
-			var q strings.Builder
-			q.WriteString(head)
-			k := 0
-			for i := 0; i < n; i++ {
-				if i > 0 {
-					q.WriteByte(',')
-				}
-				q.WriteByte('(')
-				for j := 0; j < width; j++ {
-					if j > 0 {
-						q.WriteByte(',')
-					}
-					k++
-					q.WriteString(t.db.Dialect.Param(k))
-				}
-				q.WriteByte(')')
-			}
-			return q.String()
-		})
+		stmt, err := t.db.cached(ctx, head, n, func() string { return insertSQL(t.db.Dialect, head, width, n) })
 		if err != nil {
 			return err
 		}
@@ -420,4 +366,104 @@ func chunkOf(n int) int {
 		}
 	}
 	return 1
+}
+
+// The statements of a ledger batch, for n rows. They are prepared once
+// per database, before any write transaction (warmLedger): preparing on
+// the database needs a pool connection, which a transaction holding
+// SQLite's write lock must never wait for.
+
+func lockSQL(d Dialect, n int) string {
+	var b strings.Builder
+	b.WriteString(`SELECT ` + accountCols + ` FROM accounts WHERE id IN (`)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(d.Param(i + 1))
+	}
+	b.WriteString(`) ORDER BY id` + d.ForUpdate)
+	return b.String()
+}
+
+func prefetchSQL(d Dialect, n int) string {
+	var b strings.Builder
+	b.WriteString(`SELECT client, idem_key, fingerprint, result FROM idempotency WHERE (client, idem_key) IN (`)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "(%s, %s)", d.Param(2*i+1), d.Param(2*i+2))
+	}
+	b.WriteByte(')')
+	return b.String()
+}
+
+func updateSQL(d Dialect, n int) string {
+	var q strings.Builder
+	q.WriteString(`UPDATE accounts SET booked = COALESCE(v.column2, accounts.booked), held = COALESCE(v.column3, accounts.held),
+			updated_at = ` + d.Param(1) + ` FROM (VALUES `)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		fmt.Fprintf(&q, "(CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT))",
+			d.Param(3*i+2), d.Param(3*i+3), d.Param(3*i+4))
+	}
+	q.WriteString(`) AS v WHERE accounts.id = v.column1`)
+	return q.String()
+}
+
+func insertSQL(d Dialect, head string, width, n int) string {
+	var q strings.Builder
+	q.WriteString(head)
+	k := 0
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteByte('(')
+		for j := 0; j < width; j++ {
+			if j > 0 {
+				q.WriteByte(',')
+			}
+			k++
+			q.WriteString(d.Param(k))
+		}
+		q.WriteByte(')')
+	}
+	return q.String()
+}
+
+// The multi-row inserts of a batch: head and values per row.
+const (
+	insertTxns    = `INSERT INTO txns (id, kind, client, idem_key, memo, created_at) VALUES `
+	insertEntries = `INSERT INTO entries (txn_id, account_id, amount, balance_after, created_at) VALUES `
+	insertRecords = `INSERT INTO idempotency (client, idem_key, fingerprint, result, created_at) VALUES `
+)
+
+var inserts = []struct {
+	head  string
+	width int
+}{{insertTxns, 6}, {insertEntries, 5}, {insertRecords, 5}}
+
+// warmLedger prepares every statement of a ledger batch.
+func (db *DB) warmLedger(ctx context.Context) error {
+	for _, n := range chunks {
+		for _, st := range []struct{ name, q string }{
+			{"lock accounts", lockSQL(db.Dialect, n)},
+			{"prefetch records", prefetchSQL(db.Dialect, n)},
+			{"update accounts", updateSQL(db.Dialect, n)},
+		} {
+			if _, err := db.cached(ctx, st.name, n, func() string { return st.q }); err != nil {
+				return err
+			}
+		}
+		for _, in := range inserts {
+			if _, err := db.cached(ctx, in.head, n, func() string { return insertSQL(db.Dialect, in.head, in.width, n) }); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
