@@ -244,8 +244,10 @@ func (s *server) announce(w io.Writer, addr string) {
 		fmt.Fprintf(w, "  wallet %s/wallet/\n", base)
 	}
 	if s.cfg.SIP.Addr != "" {
-		fmt.Fprintf(w, "  phone line sip:95500@%s (galaxy), sip:95566@%s (lakeside); or: katong call --bank galaxy --server %s\n",
-			s.cfg.SIP.Addr, s.cfg.SIP.Addr, base)
+		fmt.Fprintf(w, "  phone line sip:95500@%s (galaxy), sip:95566@%s (lakeside)\n", s.cfg.SIP.Addr, s.cfg.SIP.Addr)
+	}
+	if s.cfg.Demo {
+		fmt.Fprintf(w, "  phone line from the terminal: katong call --bank galaxy --server %s --token %s\n", base, demo.TwiMLToken)
 	}
 	if s.cfg.Demo {
 		fmt.Fprint(w, demoText(demo.Info()))
