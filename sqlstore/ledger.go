@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"katong"
 	"katong/ledger"
@@ -170,6 +171,30 @@ func record(ctx context.Context, q querier, client, key string) (*ledger.Record,
 		return nil, fmt.Errorf("idempotency record %q: %w", key, err)
 	}
 	return &r, nil
+}
+
+// KeyTTL is how long an idempotency key is remembered (S13): a retry with
+// the same key within it replays the first answer; after it, the key is
+// forgotten.
+const KeyTTL = 30 * 24 * time.Hour
+
+// PurgeKeys forgets idempotency records older than KeyTTL, 1,000 at a
+// time, and returns how many it removed.
+func (l *Ledger) PurgeKeys(ctx context.Context) (int64, error) {
+	cut := micros(l.db.Now().Add(-KeyTTL))
+	var total int64
+	for {
+		res, err := l.db.ExecContext(ctx, `DELETE FROM idempotency WHERE (client, idem_key) IN
+			(SELECT client, idem_key FROM idempotency WHERE created_at < $1 LIMIT 1000)`, cut)
+		if err != nil {
+			return total, err
+		}
+		n, _ := res.RowsAffected()
+		total += n
+		if n < 1000 {
+			return total, nil
+		}
+	}
 }
 
 // SetStatus implements ledger.Store.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"strings"
 	"testing"
+	"time"
 
 	"katong"
 	"katong/ledger"
@@ -173,4 +174,33 @@ func TestSchema(t *testing.T) {
 	}
 	t.Run("SQLite", func(t *testing.T) { check(t, SQLiteSchema(t, sqlstore.WalletSchema)) })
 	t.Run("Postgres", func(t *testing.T) { check(t, PostgresSchema(t, sqlstore.WalletSchema)) })
+}
+
+// TestPurgeKeys: a key is remembered for sqlstore.KeyTTL, then forgotten.
+func TestPurgeKeys(t *testing.T) {
+	db := SQLite(t)
+	MustEnsureSystem(t, db)
+	clk := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	db.Now = func() time.Time { return clk }
+	l := NewLedger(t, db, db.Now)
+	a := MustOpenAccount(t, db, "a")
+	ctx := context.Background()
+	req := ledger.Request{Client: "c", Key: "k", Kind: katong.TxnDeposit, To: a, Amount: 100}
+	if _, err := l.Do(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	clk = clk.Add(sqlstore.KeyTTL - time.Hour)
+	if n, err := db.Ledger().PurgeKeys(ctx); err != nil || n != 0 {
+		t.Fatalf("purged %d, %v before the TTL", n, err)
+	}
+	if res, err := l.Do(ctx, req); err != nil || !res.Replayed {
+		t.Fatalf("retry within the TTL: %+v %v", res, err)
+	}
+	clk = clk.Add(2 * time.Hour)
+	if n, err := db.Ledger().PurgeKeys(ctx); err != nil || n != 1 {
+		t.Fatalf("purged %d, %v after the TTL", n, err)
+	}
+	if rec, _ := db.Ledger().Receipt(ctx, "c", "k"); rec != nil {
+		t.Fatal("the key is still remembered")
+	}
 }

@@ -168,7 +168,8 @@ func (s *server) handleReady(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintln(w, "ready")
 }
 
-// housekeep purges ended sessions, tokens and codes hourly. It stops when ctx ends.
+// housekeep purges ended sessions, tokens and codes, and idempotency
+// keys past their time to live, hourly. It stops when ctx ends.
 func (s *server) housekeep(ctx context.Context) {
 	defer s.wg.Done()
 	t := time.NewTicker(time.Hour)
@@ -177,6 +178,9 @@ func (s *server) housekeep(ctx context.Context) {
 		for _, b := range s.banks {
 			if err := b.Auth.Purge(ctx); err != nil && ctx.Err() == nil {
 				s.log.Warn("purge sessions", "bank", b.Config.ID, "err", err)
+			}
+			if _, err := b.DB.Ledger().PurgeKeys(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("purge idempotency keys", "bank", b.Config.ID, "err", err)
 			}
 		}
 		for _, purge := range s.purgers {
