@@ -81,10 +81,6 @@ func (f *fixture) account(name string) katong.AccountID {
 	return MustOpenAccount(f.t, f.db, name)
 }
 
-func (f *fixture) do(r ledger.Request) (*ledger.Result, error) {
-	return f.l.Do(f.ctx, f.req(r))
-}
-
 func (f *fixture) must(r ledger.Request) *ledger.Result {
 	f.t.Helper()
 	r = f.req(r)

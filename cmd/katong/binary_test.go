@@ -1,10 +1,8 @@
 package main_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"katong/testkit"
 	"net"
 	"net/http"
@@ -141,16 +139,6 @@ func run(t testing.TB, args ...string) string {
 		t.Fatalf("katong %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr.String())
 	}
 	return string(out)
-}
-
-// lines returns the lines of r.
-func lines(r io.Reader) []string {
-	var out []string
-	s := bufio.NewScanner(r)
-	for s.Scan() {
-		out = append(out, s.Text())
-	}
-	return out
 }
 
 // syncBuffer is a log sink tests can read.
