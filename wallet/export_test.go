@@ -1,8 +1,6 @@
 package wallet
 
 import (
-	"context"
-
 	"katong"
 )
 
@@ -24,6 +22,3 @@ func (w *Wallet) CloseIdleConnections() { w.tr.CloseIdleConnections() }
 func (w *Wallet) BreakerState(bank string) string {
 	return w.banks[katong.BankID(bank)].link.breaker.state()
 }
-
-// Settle runs one round of the background settler now.
-func (w *Wallet) Settle() { w.settle(context.Background()) }
