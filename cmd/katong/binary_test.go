@@ -56,9 +56,11 @@ func freePort(t testing.TB) string {
 
 // proc is a running katong process.
 type proc struct {
-	cmd  *exec.Cmd
-	addr string
-	out  *syncBuffer
+	cmd    *exec.Cmd
+	addr   string
+	out    *syncBuffer
+	exited chan struct{} // closed when the process has ended; err is then set
+	err    error
 }
 
 // start runs `katong serve args…` on a free port and waits until /healthz
@@ -80,7 +82,8 @@ func startAt(t testing.TB, addr string, args ...string) *proc {
 		cancel()
 		t.Fatal(err)
 	}
-	p := &proc{cmd: cmd, addr: addr, out: out}
+	p := &proc{cmd: cmd, addr: addr, out: out, exited: make(chan struct{})}
+	go func() { p.err = cmd.Wait(); close(p.exited) }()
 	t.Cleanup(func() {
 		p.kill()
 		cancel()
@@ -94,7 +97,12 @@ func startAt(t testing.TB, addr string, args ...string) *proc {
 				return p
 			}
 		}
-		if time.Now().After(deadline) || cmd.ProcessState != nil {
+		select {
+		case <-p.exited:
+			t.Fatalf("katong exited (%v) before it came up on %s:\n%s", p.err, addr, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
 			t.Fatalf("katong did not come up on %s:\n%s", addr, out.String())
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -103,22 +111,18 @@ func startAt(t testing.TB, addr string, args ...string) *proc {
 
 // kill sends SIGKILL to the process group and waits.
 func (p *proc) kill() {
-	if p.cmd.Process != nil && p.cmd.ProcessState == nil {
-		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-		p.cmd.Wait()
-	}
+	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	<-p.exited
 }
 
 // stop sends SIGTERM and waits for a graceful exit.
 func (p *proc) stop(t testing.TB) {
 	t.Helper()
 	p.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- p.cmd.Wait() }()
 	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("katong exited with %v:\n%s", err, p.out.String())
+	case <-p.exited:
+		if p.err != nil {
+			t.Fatalf("katong exited with %v:\n%s", p.err, p.out.String())
 		}
 	case <-time.After(30 * time.Second):
 		p.kill()

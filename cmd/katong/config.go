@@ -217,6 +217,19 @@ func (c *Config) validate() error {
 	}
 	seen := map[string]bool{}
 	for _, b := range c.Banks {
+		// Apart, the wallet reaches a bank only at its url, and a bank
+		// sends customers back to the wallet's address: neither can be
+		// guessed from this process's own address.
+		if c.Role == "wallet" && b.URL == "" {
+			return fmt.Errorf("config: with --role wallet, bank %s needs its url (where the wallet reaches it)", b.ID)
+		}
+		if c.Role == "bank" && b.ID == c.BankID && c.WalletURL == c.PublicURL {
+			for _, cl := range b.Clients {
+				if len(cl.RedirectURIs) == 0 {
+					return fmt.Errorf("config: with --role bank, client %s needs redirect_uris or wallet_url (where the wallet runs)", cl.ID)
+				}
+			}
+		}
 		if b.ID == "" || strings.ContainsAny(b.ID, "/ ?#") || seen[b.ID] {
 			return fmt.Errorf("config: bank id %q is empty, repeated or not URL-safe", b.ID)
 		}

@@ -124,7 +124,8 @@ func TestSeparateProcesses(t *testing.T) {
 	bankAddr, walletAddr := freePort(t), freePort(t)
 	conf := filepath.Join(t.TempDir(), "split.json")
 	os.WriteFile(conf, []byte(`{"wallet_url": "http://`+walletAddr+`",
-		"banks": [{"id": "galaxy", "url": "http://`+bankAddr+`/banks/galaxy"}]}`), 0o600)
+		"banks": [{"id": "galaxy", "url": "http://`+bankAddr+`/banks/galaxy"},
+		          {"id": "lakeside", "url": "http://`+freePort(t)+`/banks/lakeside"}]}`), 0o600)
 	startAt(t, bankAddr, "--demo", "--config", conf, "--role", "bank", "--bank", "galaxy", "--data", t.TempDir())
 	startAt(t, walletAddr, "--demo", "--config", conf, "--role", "wallet", "--data", t.TempDir())
 	for _, c := range []struct {

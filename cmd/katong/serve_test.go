@@ -87,6 +87,8 @@ func TestServeRefusesBadConfig(t *testing.T) {
 		{[]string{"serve", "--role", "teller", "--demo"}, "role must be all, bank or wallet"},
 		{[]string{"serve", "--role", "bank", "--bank", "nowhere", "--demo"}, "needs --bank naming a configured bank"},
 		{[]string{"serve"}, "master_key"},
+		{[]string{"serve", "--demo", "--role", "wallet"}, "needs its url"},
+		{[]string{"serve", "--demo", "--role", "bank", "--bank", "galaxy"}, "needs redirect_uris or wallet_url"},
 		{[]string{"frobnicate"}, "unknown command"},
 	} {
 		cmd := exec.Command(binary(t), c.args...)
