@@ -26,7 +26,7 @@ type Record struct {
 // anything that still looks like a card or ID number. Every balance query
 // writes a record: they share commits (group commit).
 func (s *Service) Audit(ctx context.Context, r Record) error {
-	return s.db.Grouped(ctx, func(tx *sql.Tx) error { return s.AuditTx(ctx, tx, r) })
+	return s.db.Grouped(ctx, func(ctx context.Context, tx *sql.Tx) error { return s.AuditTx(ctx, tx, r) })
 }
 
 // AuditLater queues a record without waiting for its commit (see
@@ -35,7 +35,7 @@ func (s *Service) AuditLater(r Record, onErr func(error)) {
 	if r.At.IsZero() {
 		r.At = s.Now()
 	}
-	s.db.GroupedLater(func(tx *sql.Tx) error { return s.AuditTx(context.Background(), tx, r) }, onErr)
+	s.db.GroupedLater(func(ctx context.Context, tx *sql.Tx) error { return s.AuditTx(ctx, tx, r) }, onErr)
 }
 
 // AuditTx is Audit inside the caller's transaction.

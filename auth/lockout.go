@@ -75,7 +75,7 @@ func (s *Service) Limit(ctx context.Context, key string, r katong.Rate) error {
 		return nil
 	}
 	var limited error
-	err := s.db.Grouped(ctx, func(tx *sql.Tx) error {
+	err := s.db.Grouped(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		limited, err = s.LimitTx(ctx, tx, key, r)
 		return err

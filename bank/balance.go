@@ -56,7 +56,7 @@ func (b *Bank) Balance(ctx context.Context, q Query) (*katong.Balance, error) {
 		}
 	}
 	var limited error
-	werr := b.DB.Grouped(ctx, func(tx *sql.Tx) error {
+	werr := b.DB.Grouped(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err2 error
 		limited, err2 = b.Auth.LimitTx(ctx, tx, "balance:"+string(q.Channel)+":"+itoa(q.Card.ID), b.Limit(q.Channel))
 		if err2 != nil {

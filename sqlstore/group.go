@@ -13,11 +13,13 @@ import (
 // one commit, one fsync, between them. fn's writes are durable when
 // Grouped returns nil. fn may run more than once (if the shared
 // transaction fails, each fn is run again alone), so it must only write
-// to tx and set its own results.
-func (db *DB) Grouped(ctx context.Context, fn func(*sql.Tx) error) error {
+// to tx and set its own results. fn gets the shared transaction's context,
+// not the caller's: a caller that gives up does not undo the others' work;
+// it stops waiting, and its write may still commit.
+func (db *DB) Grouped(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
 	db.groupOnce.Do(db.startGroup)
 	if db.group == nil { // closed
-		return db.Tx(ctx, fn)
+		return db.Tx(ctx, func(tx *sql.Tx) error { return fn(ctx, tx) })
 	}
 	c := &groupCall{fn: fn, done: make(chan struct{})}
 	select {
@@ -25,7 +27,7 @@ func (db *DB) Grouped(ctx context.Context, fn func(*sql.Tx) error) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-db.groupStop:
-		return db.Tx(ctx, fn)
+		return db.Tx(ctx, func(tx *sql.Tx) error { return fn(ctx, tx) })
 	}
 	select {
 	case <-c.done:
@@ -39,7 +41,7 @@ func (db *DB) Grouped(ctx context.Context, fn func(*sql.Tx) error) error {
 // for records whose loss in a crash is acceptable because another,
 // durable record exists (the wallet's log of what its users did; the bank
 // records every balance query durably). onErr, if not nil, gets a failure.
-func (db *DB) GroupedLater(fn func(*sql.Tx) error, onErr func(error)) {
+func (db *DB) GroupedLater(fn func(context.Context, *sql.Tx) error, onErr func(error)) {
 	db.groupOnce.Do(db.startGroup)
 	if db.group == nil { // closed
 		if onErr != nil {
@@ -58,7 +60,7 @@ func (db *DB) GroupedLater(fn func(*sql.Tx) error, onErr func(error)) {
 }
 
 type groupCall struct {
-	fn    func(*sql.Tx) error
+	fn    func(context.Context, *sql.Tx) error
 	err   error
 	done  chan struct{}
 	onErr func(error) // set by GroupedLater: nobody waits on done
@@ -110,7 +112,7 @@ func (db *DB) groupCommit(batch []*groupCall) {
 	defer cancel()
 	err := db.Tx(ctx, func(tx *sql.Tx) error {
 		for _, c := range batch {
-			if err := c.fn(tx); err != nil {
+			if err := c.fn(ctx, tx); err != nil {
 				return err
 			}
 		}
@@ -118,7 +120,7 @@ func (db *DB) groupCommit(batch []*groupCall) {
 	})
 	if err != nil && len(batch) > 1 {
 		for _, c := range batch {
-			c.err = db.Tx(ctx, c.fn)
+			c.err = db.Tx(ctx, func(tx *sql.Tx) error { return c.fn(ctx, tx) })
 		}
 	} else {
 		for _, c := range batch {
