@@ -249,19 +249,23 @@ func (a *App) handleGetAccount(w http.ResponseWriter, r *http.Request) {
 	web.JSON(w, http.StatusOK, aj)
 }
 
-// GET /api/v1/accounts/{id}/transactions?from=&to=&cursor=&limit=
-func (a *App) handleListTransactions(w http.ResponseWriter, r *http.Request) {
-	c := who(r)
-	acct, _, err := a.owned(r.Context(), c.ID, r.PathValue("id"))
+// recordsRequest is what both records routes check first: the account is
+// the customer's and usable, and the query is well formed.
+func (a *App) recordsRequest(r *http.Request) (*katong.Account, *recordsQuery, error) {
+	acct, _, err := a.owned(r.Context(), who(r).ID, r.PathValue("id"))
 	if err != nil {
-		a.apiError(w, r, err)
-		return
+		return nil, nil, err
 	}
 	if err := bank.Usable(acct); err != nil {
-		a.apiError(w, r, err)
-		return
+		return nil, nil, err
 	}
 	q, err := parseRecordsQuery(r, 20, 100)
+	return acct, q, err
+}
+
+// GET /api/v1/accounts/{id}/transactions?from=&to=&cursor=&limit=
+func (a *App) handleListTransactions(w http.ResponseWriter, r *http.Request) {
+	acct, q, err := a.recordsRequest(r)
 	if err != nil {
 		a.apiError(w, r, err)
 		return
@@ -285,17 +289,7 @@ func (a *App) handleListTransactions(w http.ResponseWriter, r *http.Request) {
 
 // GET /api/v1/accounts/{id}/transactions.csv?from=&to=
 func (a *App) handleTransactionsCSV(w http.ResponseWriter, r *http.Request) {
-	c := who(r)
-	acct, _, err := a.owned(r.Context(), c.ID, r.PathValue("id"))
-	if err != nil {
-		a.apiError(w, r, err)
-		return
-	}
-	if err := bank.Usable(acct); err != nil {
-		a.apiError(w, r, err)
-		return
-	}
-	q, err := parseRecordsQuery(r, 20, 100)
+	acct, q, err := a.recordsRequest(r)
 	if err != nil {
 		a.apiError(w, r, err)
 		return
