@@ -272,18 +272,32 @@ func (s *Server) claimPayment(ctx context.Context, p *payment) (*payment, claim,
 	if err != nil {
 		return nil, 0, err
 	}
-	if old.Fingerprint != p.Fingerprint {
-		return nil, 0, katong.Errorf(katong.EKeyReused, "x-idempotency-key was used for another payment")
-	}
-	if old.Status == stCompleted {
-		return old, claimDone, nil
-	}
-	if ok, err := s.takeOver(ctx, "ob_payments", old.ID, old.Updated); err != nil {
+	how, err := s.earlierClaim(ctx, "ob_payments", "payment", old.Fingerprint == p.Fingerprint, old.Status, old.ID, old.Updated)
+	if err != nil {
 		return nil, 0, err
-	} else if !ok {
-		return nil, 0, katong.Errorf(katong.EConflict, "a payment with this x-idempotency-key is in flight")
 	}
-	return old, claimTakeOver, nil
+	return old, how, nil
+}
+
+// earlierClaim answers a request whose key a row of table already claims:
+// the same request replays a completed row or takes over a stale claim;
+// while the claim is fresh it is in flight (EConflict); another request
+// with the key is refused (EKeyReused).
+func (s *Server) earlierClaim(ctx context.Context, table, what string, same bool, status, id string, updated int64) (claim, error) {
+	if !same {
+		return 0, katong.Errorf(katong.EKeyReused, "x-idempotency-key was used for another %s", what)
+	}
+	if status == stCompleted {
+		return claimDone, nil
+	}
+	ok, err := s.takeOver(ctx, table, id, updated)
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		return 0, katong.Errorf(katong.EConflict, "a %s with this x-idempotency-key is in flight", what)
+	}
+	return claimTakeOver, nil
 }
 
 // takeOver claims a pending row whose claim is older than claimTTL.
@@ -480,18 +494,11 @@ func (s *Server) claimRefund(ctx context.Context, f *refund) (*refund, claim, er
 	if err != nil {
 		return nil, 0, err
 	}
-	if old.Fingerprint != f.Fingerprint {
-		return nil, 0, katong.Errorf(katong.EKeyReused, "x-idempotency-key was used for another refund")
-	}
-	if old.Status == stCompleted {
-		return old, claimDone, nil
-	}
-	if ok, err := s.takeOver(ctx, "ob_refunds", old.ID, old.Updated); err != nil {
+	how, err := s.earlierClaim(ctx, "ob_refunds", "refund", old.Fingerprint == f.Fingerprint, old.Status, old.ID, old.Updated)
+	if err != nil {
 		return nil, 0, err
-	} else if !ok {
-		return nil, 0, katong.Errorf(katong.EConflict, "a refund with this x-idempotency-key is in flight")
 	}
-	return old, claimTakeOver, nil
+	return old, how, nil
 }
 
 // unreserve drops a refund's claim that the ledger refused and gives its
