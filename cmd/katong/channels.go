@@ -48,7 +48,9 @@ func (s *server) registerBank(ctx context.Context, bc BankConfig, b *bank.Bank) 
 	cfg := ivr.DefaultConfig(b.Config)
 	cfg.Agent = bc.Agent
 	if bc.TwiMLToken != "" {
-		twiml.New(b, cfg, bc.TwiMLToken, s.log).Register(s.mux)
+		h := twiml.New(b, cfg, bc.TwiMLToken, s.log)
+		h.Register(s.mux)
+		s.purgers = append(s.purgers, h.Purge)
 	}
 	s.lines = append(s.lines, sip.Line{Bank: b.Config.ID, IVR: ivr.New(cfg, b, func() time.Time { return b.Now() })})
 	return nil

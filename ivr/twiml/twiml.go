@@ -128,6 +128,14 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request) error {
 	return katong.Errorf(katong.EForbidden, "bad signature")
 }
 
+// call checks a request (form, signature) and returns its call id.
+func (h *Handler) call(w http.ResponseWriter, r *http.Request) (string, error) {
+	if err := h.verify(w, r); err != nil {
+		return "", err
+	}
+	return callSid(r)
+}
+
 // callSid returns the request's call id: provider ids are short and
 // plain ("CA" and 32 hex digits for Twilio, a UUID elsewhere).
 func callSid(r *http.Request) (string, error) {
@@ -145,16 +153,11 @@ func callSid(r *http.Request) (string, error) {
 
 // handleStart answers a new call: the greeting and the menu.
 func (h *Handler) handleStart(w http.ResponseWriter, r *http.Request) {
-	if err := h.verify(w, r); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	sid, err := callSid(r)
+	sid, err := h.call(w, r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.purge(r.Context())
 	h.log.Info("call", "call_sid", sid, "from", katong.MaskMobile(r.PostForm.Get("From")))
 	h.start(w, r, sid)
 }
@@ -174,11 +177,7 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request, sid string) {
 // handleGather takes what a <Gather> collected: one menu key (…/key) or
 // a number ended by # (…/number).
 func (h *Handler) handleGather(w http.ResponseWriter, r *http.Request) {
-	if err := h.verify(w, r); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	sid, err := callSid(r)
+	sid, err := h.call(w, r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -229,11 +228,7 @@ func (h *Handler) handleGather(w http.ResponseWriter, r *http.Request) {
 // handleStatus is the status callback: a call that ended leaves nothing
 // behind.
 func (h *Handler) handleStatus(w http.ResponseWriter, r *http.Request) {
-	if err := h.verify(w, r); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	sid, err := callSid(r)
+	sid, err := h.call(w, r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -308,9 +303,9 @@ func (h *Handler) drop(ctx context.Context, sid string) error {
 	return err
 }
 
-// purge forgets expired calls.
-func (h *Handler) purge(ctx context.Context) {
-	if _, err := h.bank.DB.ExecContext(ctx, `DELETE FROM ivr_calls WHERE expires_at <= $1`, h.bank.Now().UnixMicro()); err != nil {
-		h.log.Warn("purging expired calls", "err", err)
-	}
+// Purge forgets expired calls (the housekeeping of katong serve runs it
+// hourly; a call whose state expired starts over).
+func (h *Handler) Purge(ctx context.Context) error {
+	_, err := h.bank.DB.ExecContext(ctx, `DELETE FROM ivr_calls WHERE expires_at <= $1`, h.bank.Now().UnixMicro())
+	return err
 }

@@ -373,11 +373,18 @@ func TestStatusCallbackAndExpiry(t *testing.T) {
 	l.now = l.now.Add(2 * time.Hour)
 	turn := must(t)(c.Keys(ctx, "1", ""))
 	wantSaid(t, turn, "您好，欢迎致电星河银行。")
-	// A new call purges expired ones.
+	// Housekeeping purges expired calls, and only those.
 	old := c.CallSid()
 	l.now = l.now.Add(2 * time.Hour)
-	must(t)(l.caller().Start(ctx))
+	fresh := l.caller()
+	must(t)(fresh.Start(ctx))
+	if err := l.h.Purge(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if _, ok := l.stored(t, old); ok {
 		t.Fatal("expired call not purged")
+	}
+	if _, ok := l.stored(t, fresh.CallSid()); !ok {
+		t.Fatal("a live call was purged")
 	}
 }
