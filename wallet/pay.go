@@ -114,6 +114,19 @@ func scanPayment(row interface{ Scan(...any) error }) (*Payment, error) {
 	return &p, err
 }
 
+// checkMoneyRequest checks what Pay and Refund take: the client's key
+// (returned, made when empty), a positive amount, a reference.
+func checkMoneyRequest(key string, amount katong.Amount, ref string) (string, error) {
+	key, err := clientKey(key)
+	if err != nil {
+		return "", err
+	}
+	if amount <= 0 {
+		return "", katong.Invalid("amount", "the amount must be more than zero")
+	}
+	return key, checkReference("reference", ref)
+}
+
 // Pay pays a merchant amount from the user's card, with the merchant's
 // reference. key is the client's idempotency key (a UUID; "" makes one):
 // the same key again is the same payment, replayed if settled, sent again
@@ -124,14 +137,8 @@ func scanPayment(row interface{ Scan(...any) error }) (*Payment, error) {
 // the bank's refusal (EInsufficient, EAbnormal, ENotFound…) when failed.
 // EKeyReused if key was used for another payment.
 func (w *Wallet) Pay(ctx context.Context, u *User, cardID int64, key string, amount katong.Amount, ref string) (*Payment, error) {
-	key, err := clientKey(key)
+	key, err := checkMoneyRequest(key, amount, ref)
 	if err != nil {
-		return nil, err
-	}
-	if amount <= 0 {
-		return nil, katong.Invalid("amount", "the amount must be more than zero")
-	}
-	if err := checkReference("reference", ref); err != nil {
 		return nil, err
 	}
 	p, err := w.paymentByKey(ctx, u, key)
@@ -349,14 +356,8 @@ func scanRefund(row interface{ Scan(...any) error }) (*Refund, error) {
 // exceed it (EInvalid, field amount). ENotFound for a payment that is not
 // the user's; EInvalid (field payment) for one that is not paid.
 func (w *Wallet) Refund(ctx context.Context, u *User, paymentID int64, key string, amount katong.Amount, ref string) (*Refund, error) {
-	key, err := clientKey(key)
+	key, err := checkMoneyRequest(key, amount, ref)
 	if err != nil {
-		return nil, err
-	}
-	if amount <= 0 {
-		return nil, katong.Invalid("amount", "the amount must be more than zero")
-	}
-	if err := checkReference("reference", ref); err != nil {
 		return nil, err
 	}
 	var r *Refund
