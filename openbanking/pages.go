@@ -342,18 +342,29 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, action string, pa
 
 // ---- the authorisation page ----
 
-func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
-	a := readAuthz(r.URL.Query())
+// authzRequest reads and checks an authorisation request (query or form).
+// When it is not acceptable it answers (a redirect back to the client
+// with the error, or a problem page) and reports false.
+func (s *Server) authzRequest(w http.ResponseWriter, r *http.Request, v url.Values) (authzRequest, *client, *consent, bool) {
+	a := readAuthz(v)
 	c, cons, pr, err := s.checkAuthz(r.Context(), a)
 	switch {
 	case err != nil:
 		s.renderInternal(w, r, err)
-		return
+		return a, nil, nil, false
 	case pr != nil && pr.redirect:
 		redirectBack(w, r, a, url.Values{"error": {pr.err}, "error_description": {pr.desc}})
-		return
+		return a, nil, nil, false
 	case pr != nil:
 		s.renderProblem(w, r, pr)
+		return a, nil, nil, false
+	}
+	return a, c, cons, true
+}
+
+func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
+	a, c, cons, ok := s.authzRequest(w, r, r.URL.Query())
+	if !ok {
 		return
 	}
 	cust, tok := s.customer(r)
@@ -427,17 +438,8 @@ func (s *Server) handleAuthorizePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	a := readAuthz(r.PostForm)
-	c, cons, pr, err := s.checkAuthz(ctx, a)
-	switch {
-	case err != nil:
-		s.renderInternal(w, r, err)
-		return
-	case pr != nil && pr.redirect:
-		redirectBack(w, r, a, url.Values{"error": {pr.err}, "error_description": {pr.desc}})
-		return
-	case pr != nil:
-		s.renderProblem(w, r, pr)
+	a, c, cons, ok := s.authzRequest(w, r, r.PostForm)
+	if !ok {
 		return
 	}
 	action := r.PostForm.Get("action")
