@@ -45,8 +45,7 @@ func (s *server) registerBank(ctx context.Context, bc BankConfig, b *bank.Bank) 
 	}
 	// The phone line: one engine per bank, reached by the TwiML webhook
 	// and, when a SIP address is configured, by SIP calls.
-	cfg := ivr.DefaultConfig(b.Config)
-	cfg.Agent = bc.Agent
+	cfg := phoneConfig(b.Config, bc.Phone)
 	if bc.TwiMLToken != "" {
 		h := twiml.New(b, cfg, bc.TwiMLToken, s.log)
 		h.Register(s.mux)
@@ -125,4 +124,21 @@ func (s *server) handleIndex(w http.ResponseWriter, r *http.Request) {
 			html.EscapeString(b.Config.Name), html.EscapeString(b.Config.NameEN), id, id, id)
 	}
 	fmt.Fprint(w, `</ul></body></html>`)
+}
+
+// phoneConfig is the bank's line: the defaults of its bank, then what its
+// configuration says.
+func phoneConfig(b katong.Bank, p PhoneConfig) ivr.Config {
+	cfg := ivr.DefaultConfig(b)
+	if p.Auth != "" {
+		cfg.Auth = ivr.AuthMode(p.Auth)
+	}
+	cfg.Agent, cfg.NoEnglish, cfg.Liang = p.Agent, p.NoEnglish, !p.Er
+	for name, t := range p.Prompts {
+		if cfg.Prompts == nil {
+			cfg.Prompts = map[string]ivr.Text{}
+		}
+		cfg.Prompts[name] = ivr.Text{ZH: t.ZH, EN: t.EN}
+	}
+	return cfg
 }

@@ -51,14 +51,28 @@ type BankConfig struct {
 	// TwiMLToken verifies X-Twilio-Signature on the phone webhook; empty
 	// keeps the webhook closed.
 	TwiMLToken string `json:"twiml_token"`
-	// Agent is where the phone line's 0 goes: a number (TwiML <Dial>) or
-	// a SIP URI (REFER); empty reads out the support number instead.
-	Agent string `json:"agent"`
+	// Phone is the bank's phone line.
+	Phone PhoneConfig `json:"phone"`
 	// LedgerKey opens the back-office ledger API (/banks/{id}/ledger/v1/) to
 	// whoever presents it as a bearer token; empty keeps the API closed.
 	LedgerKey string `json:"ledger_key"`
 	// URL is how the wallet reaches this bank (role wallet), e.g. https://galaxy.example/banks/galaxy.
 	URL string `json:"url"`
+}
+
+// PhoneConfig is a bank's phone line: how callers prove the card, where
+// 0 goes, and the wording.
+type PhoneConfig struct {
+	Auth      string `json:"auth"`       // "id", "pin" or "either" (default): what follows the card number
+	Agent     string `json:"agent"`      // where 0 goes: a number (TwiML <Dial>) or a SIP URI (REFER); empty reads out the support number
+	NoEnglish bool   `json:"no_english"` // no 9 (English) in the menu
+	Er        bool   `json:"er"`         // read 2 as 二 before 千/万/亿 (default 两: 两万元)
+	// Prompts replaces the words of prompts by clip name ("welcome",
+	// "menu", …); record clips with the same names for SIP callers.
+	Prompts map[string]struct {
+		ZH string `json:"zh"`
+		EN string `json:"en"`
+	} `json:"prompts"`
 }
 
 // ClientConfig is an Open Banking client registered with a bank.
@@ -236,6 +250,11 @@ func (c *Config) validate() error {
 		seen[b.ID] = true
 		if len(b.BINs) == 0 {
 			return fmt.Errorf("config: bank %s has no BINs", b.ID)
+		}
+		switch b.Phone.Auth {
+		case "", "id", "pin", "either":
+		default:
+			return fmt.Errorf("config: bank %s: phone.auth must be id, pin or either, not %q", b.ID, b.Phone.Auth)
 		}
 	}
 	return nil
