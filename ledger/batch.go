@@ -152,33 +152,28 @@ func (l *Ledger) commitLoop() {
 			l.drain()
 			return
 		}
-	fill:
-		for len(batch) < l.maxBatch {
-			select {
-			case c := <-l.queue:
-				batch = append(batch, c)
-			default:
-				break fill
-			}
-		}
-		l.commit(batch)
+		l.commit(l.more(batch))
 	}
+}
+
+// more adds to batch what is queued now, without waiting, up to maxBatch.
+func (l *Ledger) more(batch []*call) []*call {
+	for len(batch) < l.maxBatch {
+		select {
+		case c := <-l.queue:
+			batch = append(batch, c)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // drain commits what is still queued after Close: nothing can be added
 // any more, because Close waited for every Do holding the read lock.
 func (l *Ledger) drain() {
 	for {
-		batch := make([]*call, 0, l.maxBatch)
-	fill:
-		for len(batch) < l.maxBatch {
-			select {
-			case c := <-l.queue:
-				batch = append(batch, c)
-			default:
-				break fill
-			}
-		}
+		batch := l.more(nil)
 		if len(batch) == 0 {
 			return
 		}

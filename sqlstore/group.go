@@ -94,17 +94,21 @@ func (db *DB) groupLoop() {
 		case <-db.groupStop:
 			return
 		}
-	fill:
-		for len(batch) < 256 {
-			select {
-			case c := <-db.group:
-				batch = append(batch, c)
-			default:
-				break fill
-			}
-		}
-		db.groupCommit(batch)
+		db.groupCommit(db.moreGrouped(batch))
 	}
+}
+
+// moreGrouped adds to batch what is queued now, without waiting, up to 256.
+func (db *DB) moreGrouped(batch []*groupCall) []*groupCall {
+	for len(batch) < 256 {
+		select {
+		case c := <-db.group:
+			batch = append(batch, c)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 func (db *DB) groupCommit(batch []*groupCall) {
@@ -147,15 +151,9 @@ func (db *DB) Close() error {
 		if db.groupStop != nil {
 			close(db.groupStop)
 			db.groupWG.Wait()
-			// Commit what is still queued.
-			for {
-				select {
-				case c := <-db.group:
-					db.groupCommit([]*groupCall{c})
-					continue
-				default:
-				}
-				break
+			// Commit what is still queued, in batches as before.
+			for batch := db.moreGrouped(nil); len(batch) > 0; batch = db.moreGrouped(nil) {
+				db.groupCommit(batch)
 			}
 		}
 	})
