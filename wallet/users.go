@@ -19,6 +19,11 @@ type User struct {
 	token  string // the session token the request came with
 }
 
+// mobileTaken is SignUp's answer for a mobile number already registered.
+func mobileTaken() error {
+	return &katong.Error{Code: katong.EInvalid, Field: "mobile", Message: "this mobile number is already registered", Err: errMobileTaken}
+}
+
 // SignUp creates a wallet user with a mobile number and a password
 // (at least 8 characters, not a common one). Returns EInvalid naming the
 // field: a malformed or already registered mobile, a weak password.
@@ -30,11 +35,19 @@ func (w *Wallet) SignUp(ctx context.Context, mobile, password string) (int64, er
 	if err := auth.CheckPassword(password, auth.CustomerMinLen); err != nil {
 		return 0, err
 	}
+	// A taken mobile is answered before the costly hash (a second start of
+	// the demo, or someone trying many numbers).
+	var taken int
+	if err := w.db.QueryRowContext(ctx, `SELECT count(*) FROM wallet_users WHERE mobile = $1`, m).Scan(&taken); err != nil {
+		return 0, err
+	} else if taken > 0 {
+		return 0, mobileTaken()
+	}
 	var id int64
 	err = w.db.QueryRowContext(ctx, `INSERT INTO wallet_users (mobile, password_hash, created_at) VALUES ($1, $2, $3)
 		ON CONFLICT (mobile) DO NOTHING RETURNING id`, m, auth.HashPassword(password), w.cfg.Now().UnixMicro()).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, &katong.Error{Code: katong.EInvalid, Field: "mobile", Message: "this mobile number is already registered", Err: errMobileTaken}
+		return 0, mobileTaken()
 	}
 	return id, err
 }
