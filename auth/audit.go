@@ -29,21 +29,12 @@ func (s *Service) Audit(ctx context.Context, r Record) error {
 	return s.db.Grouped(ctx, func(ctx context.Context, tx *sql.Tx) error { return s.AuditTx(ctx, tx, r) })
 }
 
-// AuditLater queues a record without waiting for its commit (see
-// sqlstore.DB.GroupedLater: only for records backed by another durable one).
-func (s *Service) AuditLater(r Record, onErr func(error)) {
-	if r.At.IsZero() {
-		r.At = s.Now()
-	}
-	s.db.GroupedLater(func(ctx context.Context, tx *sql.Tx) error { return s.AuditTx(ctx, tx, r) }, onErr)
-}
-
 // AuditTx is Audit inside the caller's transaction.
 func (s *Service) AuditTx(ctx context.Context, tx *sql.Tx, r Record) error {
 	if r.At.IsZero() {
 		r.At = s.Now()
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO audit (at, channel, actor, action, card_masked, result, detail)
+	_, err := s.db.TxExec(ctx, tx, `INSERT INTO audit (at, channel, actor, action, card_masked, result, detail)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`, r.At.UnixMicro(), r.Channel, katong.Redact(r.Actor), r.Action,
 		katong.Redact(r.Card), r.Result, katong.Redact(r.Detail))
 	if err != nil {
@@ -53,8 +44,12 @@ func (s *Service) AuditTx(ctx context.Context, tx *sql.Tx, r Record) error {
 }
 
 // AuditLog returns the newest records, at most limit, before the id
-// (0 for the newest).
+// (0 for the newest). It first waits for this process's queries still
+// queued (Use), so that the log shows every query answered here.
 func (s *Service) AuditLog(ctx context.Context, before int64, limit int) ([]Record, error) {
+	if err := s.Flush(ctx); err != nil {
+		return nil, err
+	}
 	if limit <= 0 || limit > 500 {
 		limit = 100
 	}

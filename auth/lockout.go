@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	"katong"
@@ -64,47 +63,4 @@ func (s *Service) Failures(ctx context.Context, key string) (int, bool, error) {
 		return 0, false, nil
 	}
 	return int(failures), until > s.Now().UnixMicro(), nil
-}
-
-// Limit counts one event for key in a fixed window of r.Per and refuses
-// it with ERateLimited, carrying the time left in the window, when there
-// were already r.N. A zero rate allows everything. Limits are counted on
-// every balance query: their writes share commits with other callers'.
-func (s *Service) Limit(ctx context.Context, key string, r katong.Rate) error {
-	if r.N <= 0 || r.Per <= 0 {
-		return nil
-	}
-	var limited error
-	err := s.db.Grouped(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		var err error
-		limited, err = s.LimitTx(ctx, tx, key, r)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	return limited
-}
-
-// LimitTx is Limit inside the caller's transaction. It returns the
-// ERateLimited refusal (or nil) and, separately, a store failure.
-func (s *Service) LimitTx(ctx context.Context, tx *sql.Tx, key string, r katong.Rate) (limited, err error) {
-	if r.N <= 0 || r.Per <= 0 {
-		return nil, nil
-	}
-	now := s.Now()
-	start := now.Truncate(r.Per)
-	var hits int64
-	err = tx.QueryRowContext(ctx, `INSERT INTO rate_windows (rate_key, window_start, hits) VALUES ($1, $2, 1)
-		ON CONFLICT (rate_key) DO UPDATE SET
-			hits = CASE WHEN rate_windows.window_start = $2 THEN rate_windows.hits + 1 ELSE 1 END,
-			window_start = $2
-		RETURNING hits`, s.Key("rate\x00"+key), start.UnixMicro()).Scan(&hits)
-	if err != nil {
-		return nil, err
-	}
-	if hits > int64(r.N) {
-		return &katong.Error{Code: katong.ERateLimited, RetryAfter: start.Add(r.Per).Sub(now)}, nil
-	}
-	return nil, nil
 }

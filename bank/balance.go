@@ -2,7 +2,6 @@ package bank
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	"katong"
@@ -23,6 +22,9 @@ type Query struct {
 	Actor   string // who asks, for the audit log (no card or ID number)
 	Detail  string // teller and branch, caller number (masked), client id
 	Card    *katong.Card
+	// Account is the card's account if the caller has just read it in
+	// this request (to check who owns it); nil makes Balance read it.
+	Account *katong.Account
 }
 
 // Limit returns the bank's per-card rate for the channel.
@@ -44,34 +46,23 @@ func (b *Bank) Limit(ch katong.Channel) katong.Rate {
 // allowed to see. It applies the channel's per-card limit (ERateLimited),
 // refuses a frozen or closed account (EAbnormal), never changes a balance,
 // and writes an audit record whatever the result. The limit's counter and
-// the audit record are written in one transaction shared with concurrent
-// queries (group commit); the balance is read first but shown only if the
-// limit allows.
+// the audit record are committed before the answer (auth.Service.Use: in
+// batches, without waiting for the disk); the balance is read first but
+// shown only if the limit allows.
 func (b *Bank) Balance(ctx context.Context, q Query) (*katong.Balance, error) {
 	var bal *katong.Balance
-	a, err := b.DB.Ledger().Account(ctx, q.Card.AccountID)
+	a, err := q.Account, error(nil)
+	if a == nil || a.ID != q.Card.AccountID {
+		a, err = b.DB.Ledger().Account(ctx, q.Card.AccountID)
+	}
 	if err == nil {
 		if err = Usable(a); err == nil {
 			bal = &katong.Balance{AccountID: a.ID, Available: a.Available(), Booked: a.Booked, AsOf: b.Now()}
 		}
 	}
-	var limited error
-	werr := b.DB.Grouped(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		var err2 error
-		limited, err2 = b.Auth.LimitTx(ctx, tx, "balance:"+string(q.Channel)+":"+itoa(q.Card.ID), b.Limit(q.Channel))
-		if err2 != nil {
-			return err2
-		}
-		result := "ok"
-		switch {
-		case limited != nil:
-			result = string(katong.ErrorCode(limited))
-		case err != nil:
-			result = string(katong.ErrorCode(err))
-		}
-		return b.Auth.AuditTx(ctx, tx, auth.Record{Channel: q.Channel, Actor: q.Actor, Action: "balance",
-			Card: q.Card.Masked, Result: result, Detail: q.Detail})
-	})
+	limited, werr := b.Auth.Use(ctx, auth.Use{Key: "balance:" + string(q.Channel) + ":" + itoa(q.Card.ID),
+		Rate: b.Limit(q.Channel), Outcome: err, Record: auth.Record{Channel: q.Channel, Actor: q.Actor,
+			Action: "balance", Card: q.Card.Masked, Detail: q.Detail}})
 	switch {
 	case werr != nil:
 		return nil, werr

@@ -841,20 +841,19 @@ func (s *Server) handleTransactions(w http.ResponseWriter, r *http.Request, c *c
 	if err != nil {
 		return err
 	}
-	err = bank.Usable(acct)
-	if err == nil {
-		err = s.bank.Auth.Limit(ctx, "ob-transactions:"+itoa(int64(ca.CardID)), s.bank.Limit(katong.ChannelWallet))
-	}
-	result := "ok"
-	if err != nil {
-		result = string(katong.ErrorCode(err))
-	}
-	if aerr := s.bank.Auth.Audit(ctx, auth.Record{Channel: katong.ChannelWallet, Actor: "ob:" + c.client.ID,
-		Action: "transactions", Card: card.Masked, Result: result, Detail: "consent " + cons.ID}); aerr != nil && err == nil {
-		err = aerr
-	}
-	if err != nil {
+	usable := bank.Usable(acct)
+	limited, err := s.bank.Auth.Use(ctx, auth.Use{Key: "ob-transactions:" + itoa(int64(ca.CardID)),
+		Rate: s.bank.Limit(katong.ChannelWallet), Outcome: usable,
+		Record: auth.Record{Channel: katong.ChannelWallet, Actor: "ob:" + c.client.ID, Action: "transactions",
+			Card: card.Masked, Detail: "consent " + cons.ID}})
+	switch {
+	case err != nil:
 		return err
+	case limited != nil:
+		return limited
+	}
+	if usable != nil {
+		return usable
 	}
 
 	// The window: the filter within the consent's transaction window.

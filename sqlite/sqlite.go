@@ -30,6 +30,11 @@ var Dialect = sqlstore.Dialect{
 		var e *sqlite.Error
 		return errors.As(err, &e) && (e.Code()&0xff == sqlite3.SQLITE_BUSY || e.Code()&0xff == sqlite3.SQLITE_LOCKED)
 	},
+	// In WAL mode NORMAL commits write the WAL without an fsync; the
+	// database stays consistent, and the next FULL commit or checkpoint
+	// makes them durable (sqlstore.DB.GroupedUnflushed).
+	NoFlush: "PRAGMA synchronous=NORMAL",
+	Local:   true,
 }
 
 // Options are the settings of an SQLite database. The zero value is the
@@ -63,8 +68,8 @@ func Open(ctx context.Context, path string, schema sqlstore.Schema, o Options) (
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	db.SetMaxOpenConns(8)
-	db.SetMaxIdleConns(8)
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
 	if err := CheckDurability(ctx, db); err != nil {
 		db.Close()
 		return nil, err

@@ -38,6 +38,15 @@ type Dialect struct {
 	// Writers is how many write transactions usefully run at once: 1 for
 	// SQLite (one writer), more for PostgreSQL (row locks).
 	Writers int
+	// NoFlush makes a connection's commits stop waiting for the disk
+	// while staying crash-consistent (see GroupedUnflushed); "" where the
+	// engine cannot.
+	NoFlush string
+	// Local is true where the database runs in this process (SQLite): a
+	// point read then takes microseconds and cannot wait on a network,
+	// so Row runs it without the caller's cancellation, which would cost
+	// database/sql a goroutine per query.
+	Local bool
 }
 
 // Param is the placeholder of the i-th argument (from 1): SQLite's
@@ -100,6 +109,9 @@ func (db *DB) Migrate(ctx context.Context, s Schema) error {
 			return fmt.Errorf("migrate %s: %w", name, err)
 		}
 	}
+	if err := db.warmCommon(ctx); err != nil {
+		return err
+	}
 	if s == BankSchema {
 		return db.warmLedger(ctx)
 	}
@@ -156,9 +168,19 @@ func firstLine(s string) string {
 // it BEGIN IMMEDIATE; on PostgreSQL a serialisation failure or deadlock
 // runs fn again, up to 10 times.
 func (db *DB) Tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	return db.txOn(ctx, db.DB, fn)
+}
+
+// beginner is where a transaction begins: the pool or one connection.
+type beginner interface {
+	BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
+}
+
+// txOn is Tx on b.
+func (db *DB) txOn(ctx context.Context, b beginner, fn func(*sql.Tx) error) error {
 	var err error
 	for attempt := 0; attempt < 10; attempt++ {
-		err = db.tx(ctx, fn)
+		err = txOnce(ctx, b, fn)
 		if err == nil || db.Dialect.Retryable == nil || !db.Dialect.Retryable(err) {
 			return err
 		}
@@ -171,8 +193,8 @@ func (db *DB) Tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return err
 }
 
-func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := db.BeginTx(ctx, nil)
+func txOnce(ctx context.Context, b beginner, fn func(*sql.Tx) error) error {
+	tx, err := b.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -210,11 +232,34 @@ func (db *DB) cached(ctx context.Context, name string, n int, build func() strin
 // connection (hot reads: sessions, accounts, cards), instead of parsing
 // the SQL on every call.
 func (db *DB) Row(ctx context.Context, q string, args ...any) *sql.Row {
+	if db.Dialect.Local {
+		ctx = context.WithoutCancel(ctx)
+	}
 	s, err := db.cached(ctx, q, 0, func() string { return q })
 	if err != nil {
 		return db.QueryRowContext(ctx, q, args...) // reports the error on Scan
 	}
 	return s.QueryRowContext(ctx, args...)
+}
+
+// TxExec runs q in tx through a statement prepared once per connection
+// (the small writes of group commits), instead of parsing the SQL on
+// every call.
+func (db *DB) TxExec(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
+	s, err := db.cached(ctx, q, 0, func() string { return q })
+	if err != nil {
+		return tx.ExecContext(ctx, q, args...)
+	}
+	return tx.StmtContext(ctx, s).ExecContext(ctx, args...)
+}
+
+// TxRow is Row inside tx.
+func (db *DB) TxRow(ctx context.Context, tx *sql.Tx, q string, args ...any) *sql.Row {
+	s, err := db.cached(ctx, q, 0, func() string { return q })
+	if err != nil {
+		return tx.QueryRowContext(ctx, q, args...)
+	}
+	return tx.StmtContext(ctx, s).QueryRowContext(ctx, args...)
 }
 
 // notFound turns sql.ErrNoRows into ENotFound.

@@ -7,103 +7,218 @@ import (
 	"time"
 )
 
-// Grouped runs fn in a write transaction shared with the other callers of
-// Grouped that arrive while the previous one commits (group commit): many
-// small writes, such as audit records and rate-limit counters, then cost
-// one commit, one fsync, between them. fn's writes are durable when
-// Grouped returns nil. fn may run more than once (if the shared
-// transaction fails, each fn is run again alone), so it must only write
-// to tx and set its own results. fn gets the shared transaction's context,
-// not the caller's: a caller that gives up does not undo the others' work;
-// it stops waiting, and its write may still commit.
-func (db *DB) Grouped(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
-	db.groupOnce.Do(db.startGroup)
-	if db.group == nil { // closed
-		return db.Tx(ctx, func(tx *sql.Tx) error { return fn(ctx, tx) })
-	}
-	c := &groupCall{fn: fn, done: make(chan struct{})}
-	select {
-	case db.group <- c:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-db.groupStop:
-		return db.Tx(ctx, func(tx *sql.Tx) error { return fn(ctx, tx) })
-	}
-	select {
-	case <-c.done:
-		return c.err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+// Batch gathers the writes of concurrent callers into one transaction
+// (group commit): while one batch commits, the next fills, so many small
+// writes share one commit and one fsync. write gets the items of a batch
+// in arrival order and writes them all to tx, setting each item's own
+// results; if the shared transaction fails, each item is written again
+// alone, so write may see an item more than once and must only write to
+// tx and set that item's results. write gets the batch's context, not a
+// caller's: a caller that gives up stops waiting, and its item may still
+// commit.
+type Batch[T any] struct {
+	db        *DB
+	write     func(context.Context, *sql.Tx, []T) error
+	unflushed bool
+	// Linger is how long a batch waits for more items after its first
+	// (0: it takes what is queued and commits at once). Waiting a little
+	// makes batches bigger where a commit costs much more than an item.
+	Linger time.Duration
+	// Committed, if set, is told the items of each commit once it has
+	// succeeded (after the transaction, never for one rolled back).
+	Committed func([]T)
+	once      sync.Once
+	queue     chan *batchCall[T]
+	barriers  []chan chan struct{} // one per committer (Flush)
 }
 
-// GroupedLater queues fn like Grouped but does not wait for its commit:
-// for records whose loss in a crash is acceptable because another,
-// durable record exists (the wallet's log of what its users did; the bank
-// records every balance query durably). onErr, if not nil, gets a failure.
-func (db *DB) GroupedLater(fn func(context.Context, *sql.Tx) error, onErr func(error)) {
-	db.groupOnce.Do(db.startGroup)
-	if db.group == nil { // closed
-		if onErr != nil {
-			onErr(sql.ErrConnDone)
-		}
-		return
-	}
-	c := &groupCall{fn: fn, done: make(chan struct{}), onErr: onErr}
-	select {
-	case db.group <- c:
-	case <-db.groupStop:
-		if onErr != nil {
-			onErr(sql.ErrConnDone)
-		}
-	}
-}
-
-type groupCall struct {
-	fn    func(context.Context, *sql.Tx) error
+type batchCall[T any] struct {
+	item  T
 	err   error
 	done  chan struct{}
-	onErr func(error) // set by GroupedLater: nobody waits on done
+	onErr func(error) // set by Later: nobody waits on done
+	mark  bool        // set by Flush: no item, only a place in the queue
 }
 
-type groupState struct {
-	groupOnce sync.Once
-	group     chan *groupCall
-	groupStop chan struct{}
-	groupWG   sync.WaitGroup
-	stopOnce  sync.Once
+// NewBatch returns a batch writer on db. An unflushed batch commits
+// without waiting for the disk (see GroupedUnflushed); only records that
+// may lose their last milliseconds to a power cut may be written so.
+func NewBatch[T any](db *DB, unflushed bool, write func(context.Context, *sql.Tx, []T) error) *Batch[T] {
+	return &Batch[T]{db: db, write: write, unflushed: unflushed && db.Dialect.NoFlush != ""}
 }
 
-func (db *DB) startGroup() {
-	db.group = make(chan *groupCall, 1024)
-	db.groupStop = make(chan struct{})
-	writers := max(1, db.Dialect.Writers)
-	for range writers {
-		db.groupWG.Add(1)
-		go db.groupLoop()
+// Do writes item in the next batch and waits for its commit.
+func (b *Batch[T]) Do(ctx context.Context, item T) error {
+	alone := func() error {
+		return b.db.Tx(ctx, func(tx *sql.Tx) error { return b.write(ctx, tx, []T{item}) })
+	}
+	if !b.start() {
+		return alone()
+	}
+	call := &batchCall[T]{item: item, done: make(chan struct{})}
+	select {
+	case b.queue <- call:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-b.db.groupStop:
+		return alone()
+	}
+	select {
+	case <-call.done:
+		return call.err
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
-func (db *DB) groupLoop() {
-	defer db.groupWG.Done()
-	for {
-		var batch []*groupCall
+// Later queues item like Do but does not wait for its commit: for records
+// whose loss in a crash is acceptable because another, durable record
+// exists. onErr, if not nil, gets a failure.
+func (b *Batch[T]) Later(item T, onErr func(error)) {
+	fail := func() {
+		if onErr != nil {
+			onErr(sql.ErrConnDone)
+		}
+	}
+	if !b.start() {
+		fail()
+		return
+	}
+	select {
+	case b.queue <- &batchCall[T]{item: item, done: make(chan struct{}), onErr: onErr}:
+	case <-b.db.groupStop:
+		fail()
+	}
+}
+
+// Flush waits until everything queued before it has been committed (or
+// has failed).
+func (b *Batch[T]) Flush(ctx context.Context) error {
+	if !b.start() {
+		return nil // Close committed what was queued
+	}
+	// The mark passes through the queue after everything queued before
+	// it: once its batch is done, the rest has been taken by a committer;
+	// a barrier on each committer then waits for what it has taken.
+	mark := &batchCall[T]{mark: true, done: make(chan struct{})}
+	select {
+	case b.queue <- mark:
+	case <-b.db.groupStop:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if err := wait(ctx, mark.done); err != nil {
+		return err
+	}
+	for _, barrier := range b.barriers {
+		done := make(chan struct{})
 		select {
-		case c := <-db.group:
-			batch = append(batch, c)
-		case <-db.groupStop:
+		case barrier <- done:
+		case <-b.db.groupStop:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if err := wait(ctx, done); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func wait(ctx context.Context, done chan struct{}) error {
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// start starts the committers the first time; false once the database
+// is closed.
+func (b *Batch[T]) start() bool {
+	b.db.batchMu.Lock()
+	defer b.db.batchMu.Unlock()
+	if b.db.closed {
+		return false
+	}
+	b.once.Do(func() {
+		if b.db.groupStop == nil {
+			b.db.groupStop = make(chan struct{})
+		}
+		b.queue = make(chan *batchCall[T], 1024)
+		b.db.drains = append(b.db.drains, b.drain)
+		for range max(1, b.db.Dialect.Writers) {
+			barrier := make(chan chan struct{})
+			b.barriers = append(b.barriers, barrier)
+			b.db.groupWG.Add(1)
+			go b.loop(barrier)
+		}
+	})
+	return true
+}
+
+// loop commits batches from the queue until the database closes. An
+// unflushed batch keeps its own connection, on which the dialect's
+// NoFlush statement has run; if that connection cannot be had, it commits
+// durably through the pool (slower, never less safe).
+func (b *Batch[T]) loop(barrier chan chan struct{}) {
+	defer b.db.groupWG.Done()
+	var conn *sql.Conn
+	defer func() {
+		if conn != nil {
+			conn.Close()
+		}
+	}()
+	for {
+		var batch []*batchCall[T]
+		select {
+		case call := <-b.queue:
+			batch = append(batch, call)
+		case done := <-barrier: // nothing of this committer's is uncommitted
+			close(done)
+			continue
+		case <-b.db.groupStop:
 			return
 		}
-		db.groupCommit(db.moreGrouped(batch))
+		if b.unflushed && conn == nil {
+			conn = b.db.noFlushConn()
+		}
+		if b.Linger > 0 {
+			batch = b.linger(batch)
+		}
+		if !b.commit(conn, b.more(batch)) && conn != nil {
+			conn.Close() // it may be broken: take a fresh one next time
+			conn = nil
+		}
 	}
 }
 
-// moreGrouped adds to batch what is queued now, without waiting, up to 256.
-func (db *DB) moreGrouped(batch []*groupCall) []*groupCall {
+// linger adds to batch what arrives within Linger, up to 256.
+func (b *Batch[T]) linger(batch []*batchCall[T]) []*batchCall[T] {
+	t := time.NewTimer(b.Linger)
+	defer t.Stop()
 	for len(batch) < 256 {
 		select {
-		case c := <-db.group:
-			batch = append(batch, c)
+		case call := <-b.queue:
+			batch = append(batch, call)
+		case <-t.C:
+			return batch
+		case <-b.db.groupStop:
+			return batch
+		}
+	}
+	return batch
+}
+
+// more adds to batch what is queued now, without waiting, up to 256.
+func (b *Batch[T]) more(batch []*batchCall[T]) []*batchCall[T] {
+	for len(batch) < 256 {
+		select {
+		case call := <-b.queue:
+			batch = append(batch, call)
 		default:
 			return batch
 		}
@@ -111,51 +226,139 @@ func (db *DB) moreGrouped(batch []*groupCall) []*groupCall {
 	return batch
 }
 
-func (db *DB) groupCommit(batch []*groupCall) {
+// commit writes the batch in one transaction, on conn or else the pool;
+// if that fails, each item again alone. It reports whether the shared
+// transaction committed.
+func (b *Batch[T]) commit(conn *sql.Conn, batch []*batchCall[T]) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	err := db.Tx(ctx, func(tx *sql.Tx) error {
-		for _, c := range batch {
-			if err := c.fn(ctx, tx); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil && len(batch) > 1 {
-		for _, c := range batch {
-			c.err = db.Tx(ctx, func(tx *sql.Tx) error { return c.fn(ctx, tx) })
-		}
-	} else {
-		for _, c := range batch {
-			c.err = err
+	var on beginner = b.db.DB
+	if conn != nil {
+		on = conn
+	}
+	items := make([]T, 0, len(batch))
+	for _, call := range batch {
+		if !call.mark {
+			items = append(items, call.item)
 		}
 	}
-	for _, c := range batch {
-		if c.err != nil && c.onErr != nil {
-			c.onErr(c.err)
+	if len(items) == 0 {
+		for _, call := range batch {
+			close(call.done)
 		}
-		close(c.done)
+		return true
+	}
+	err := b.db.txOn(ctx, on, func(tx *sql.Tx) error { return b.write(ctx, tx, items) })
+	switch {
+	case err == nil && b.Committed != nil:
+		b.Committed(items)
+	case err != nil && len(items) > 1:
+		for _, call := range batch {
+			if call.mark {
+				continue
+			}
+			one := []T{call.item}
+			call.err = b.db.Tx(ctx, func(tx *sql.Tx) error { return b.write(ctx, tx, one) })
+			if call.err == nil && b.Committed != nil {
+				b.Committed(one)
+			}
+		}
+	}
+	if err == nil || len(items) == 1 {
+		for _, call := range batch {
+			call.err = err
+		}
+	}
+	for _, call := range batch {
+		if call.err != nil && call.onErr != nil {
+			call.onErr(call.err)
+		}
+		close(call.done)
+	}
+	return err == nil
+}
+
+// drain commits, durably and in batches, what is still queued.
+func (b *Batch[T]) drain() {
+	for batch := b.more(nil); len(batch) > 0; batch = b.more(nil) {
+		b.commit(nil, batch)
 	}
 }
 
-// Close stops the group committer and the background tasks, and closes
-// the database.
+// noFlushConn returns a connection whose commits do not wait for the
+// disk, or nil.
+func (db *DB) noFlushConn() *sql.Conn {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil
+	}
+	if _, err := conn.ExecContext(ctx, db.Dialect.NoFlush); err != nil {
+		conn.Close()
+		return nil
+	}
+	return conn
+}
+
+// groupState is what the batches of a database share.
+type groupState struct {
+	batchMu   sync.Mutex
+	closed    bool
+	drains    []func()
+	groupStop chan struct{}
+	groupWG   sync.WaitGroup
+
+	groupOnce sync.Once
+	durable   *Batch[groupFn]
+}
+
+// groupFn is a write of Grouped.
+type groupFn = func(context.Context, *sql.Tx) error
+
+func runEach(ctx context.Context, tx *sql.Tx, fns []groupFn) error {
+	for _, fn := range fns {
+		if err := fn(ctx, tx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (db *DB) groups() {
+	db.groupOnce.Do(func() {
+		db.durable = NewBatch(db, false, runEach)
+	})
+}
+
+// Grouped runs fn in a write transaction shared with the other callers of
+// Grouped that arrive while the previous one commits (a Batch whose items
+// are functions). fn's writes are durable when Grouped returns nil. fn
+// may run more than once, so it must only write to tx and set its own
+// results.
+func (db *DB) Grouped(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
+	db.groups()
+	return db.durable.Do(ctx, fn)
+}
+
+// Close stops the batch committers and the background tasks, commits
+// what is still queued, and closes the database.
 func (db *DB) Close() error {
 	for _, f := range db.closing {
 		f()
 	}
 	db.closing = nil
-	db.groupOnce.Do(func() {}) // no committer may start after Close
-	db.stopOnce.Do(func() {
-		if db.groupStop != nil {
-			close(db.groupStop)
-			db.groupWG.Wait()
-			// Commit what is still queued, in batches as before.
-			for batch := db.moreGrouped(nil); len(batch) > 0; batch = db.moreGrouped(nil) {
-				db.groupCommit(batch)
-			}
+	db.batchMu.Lock()
+	first := !db.closed
+	db.closed = true
+	drains := db.drains
+	db.batchMu.Unlock()
+	if first && db.groupStop != nil {
+		close(db.groupStop)
+		db.groupWG.Wait()
+		for _, drain := range drains {
+			drain()
 		}
-	})
+	}
 	return db.DB.Close()
 }

@@ -24,14 +24,18 @@ const accountCols = `id, kind, customer_id, name, status, freeze_reason, booked,
 type scanner = Scanner
 
 func scanAccount(s scanner) (*katong.Account, error) {
-	var a katong.Account
-	var opened, updated int64
-	if err := s.Scan(&a.ID, &a.Kind, &a.CustomerID, &a.Name, &a.Status, &a.FreezeReason,
-		&a.Booked, &a.Held, &opened, &updated); err != nil {
+	// Plain types: database/sql converts into named ones by reflection.
+	var id, customer, booked, held, opened, updated int64
+	var kind, status string
+	a := &katong.Account{}
+	if err := s.Scan(&id, &kind, &customer, &a.Name, &status, &a.FreezeReason,
+		&booked, &held, &opened, &updated); err != nil {
 		return nil, err
 	}
+	a.ID, a.Kind, a.CustomerID, a.Status = katong.AccountID(id), katong.AccountKind(kind), katong.CustomerID(customer), katong.AccountStatus(status)
+	a.Booked, a.Held = katong.Amount(booked), katong.Amount(held)
 	a.OpenedAt, a.UpdatedAt = fromMicros(opened), fromMicros(updated)
-	return &a, nil
+	return a, nil
 }
 
 // WriteConcurrency is how many ledger batches should commit at once.

@@ -295,13 +295,13 @@ func (t *ledgerTx) PutRecord(ctx context.Context, client, key string, r *ledger.
 
 // flush writes what the transaction buffered.
 func (t *ledgerTx) flush(ctx context.Context) error {
-	if err := t.insertRows(ctx, insertTxns, t.txns); err != nil {
+	if err := t.db.InsertRows(ctx, t.tx, insertTxns, t.txns); err != nil {
 		return err
 	}
-	if err := t.insertRows(ctx, insertEntries, t.entries); err != nil {
+	if err := t.db.InsertRows(ctx, t.tx, insertEntries, t.entries); err != nil {
 		return err
 	}
-	if err := t.insertRows(ctx, insertRecords, t.records); err != nil {
+	if err := t.db.InsertRows(ctx, t.tx, insertRecords, t.records); err != nil {
 		return err
 	}
 	var rows [][]any
@@ -338,12 +338,14 @@ func (t *ledgerTx) flush(ctx context.Context) error {
 // per table exist and each is parsed once per connection.
 var chunks = []int{64, 16, 4, 1}
 
-// insertRows inserts rows, width values each, with head + VALUES lists.
-func (t *ledgerTx) insertRows(ctx context.Context, head string, rows [][]any) error {
+// InsertRows inserts rows, each a list of values of the same width, with
+// head ("INSERT INTO t (a, b) VALUES ") and multi-row VALUES lists of the
+// chunk sizes, each statement prepared once per connection.
+func (db *DB) InsertRows(ctx context.Context, tx *sql.Tx, head string, rows [][]any) error {
 	for len(rows) > 0 {
 		n := chunkOf(len(rows))
 		width := len(rows[0])
-		stmt, err := t.db.cached(ctx, head, n, func() string { return insertSQL(t.db.Dialect, head, width, n) })
+		stmt, err := db.cached(ctx, head, n, func() string { return insertSQL(db.Dialect, head, width, n) })
 		if err != nil {
 			return err
 		}
@@ -351,7 +353,7 @@ func (t *ledgerTx) insertRows(ctx context.Context, head string, rows [][]any) er
 		for _, r := range rows[:n] {
 			args = append(args, r...)
 		}
-		if _, err := t.tx.StmtContext(ctx, stmt).ExecContext(ctx, args...); err != nil {
+		if _, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...); err != nil {
 			return err
 		}
 		rows = rows[n:]
