@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"errors"
+	"sync"
 	"time"
 
 	"katong"
@@ -28,6 +29,8 @@ type Service struct {
 	MaxFailures int
 	Window      time.Duration
 	LockFor     time.Duration
+	usesState
+	sessions sessionCache
 }
 
 // New returns a Service on db with the default policy: 5 failures in an
@@ -82,6 +85,12 @@ func (s *Service) StartSession(ctx context.Context, kind string, id int64, devic
 	return tok, nil
 }
 
+// SessionCache is how long a process may answer for a session from what
+// it read of it, without reading it again: a session ended through
+// another instance stops working there within this time; one ended
+// through this process stops at once.
+const SessionCache = time.Second
+
 // Session returns the live session of a token of the kind, and marks it
 // seen. Returns EUnauthorized if the token is unknown, ended, revoked,
 // idle longer than p.Idle or of another kind.
@@ -89,21 +98,28 @@ func (s *Service) Session(ctx context.Context, kind, tok string, p SessionPolicy
 	if tok == "" {
 		return nil, katong.Errorf(katong.EUnauthorized, "no session")
 	}
-	var ss Session
-	var created, seen, expires, revoked int64
-	err := s.db.Row(ctx, `SELECT subject_kind, subject_id, device, created_at, last_seen, expires_at, revoked
-		FROM sessions WHERE token_hash = $1`, HashToken(tok)).Scan(&ss.Kind, &ss.SubjectID, &ss.Device, &created, &seen, &expires, &revoked)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, katong.Errorf(katong.EUnauthorized, "unknown session")
-	} else if err != nil {
-		return nil, err
-	}
 	now := s.Now()
-	ss.Created, ss.LastSeen, ss.Expires = time.UnixMicro(created), time.UnixMicro(seen), time.UnixMicro(expires)
+	h := sha256.Sum256([]byte(tok))
+	key := string(h[:])
+	c, epoch := s.sessions.get(key, now)
+	if c == nil {
+		c = &cachedSession{read: now}
+		var created, seen, expires int64
+		err := s.db.Row(ctx, `SELECT subject_kind, subject_id, device, created_at, last_seen, expires_at, revoked
+			FROM sessions WHERE token_hash = $1`, h[:]).Scan(&c.Kind, &c.SubjectID, &c.Device, &created, &seen, &expires, &c.revoked)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, katong.Errorf(katong.EUnauthorized, "unknown session")
+		} else if err != nil {
+			return nil, err
+		}
+		c.Created, c.LastSeen, c.Expires = time.UnixMicro(created), time.UnixMicro(seen), time.UnixMicro(expires)
+		s.sessions.put(key, c, epoch)
+	}
+	ss := c.Session
 	switch {
 	case ss.Kind != kind:
 		return nil, katong.Errorf(katong.EUnauthorized, "session of another kind")
-	case revoked != 0:
+	case c.revoked != 0:
 		return nil, katong.Errorf(katong.EUnauthorized, "session ended")
 	case !now.Before(ss.Expires):
 		return nil, katong.Errorf(katong.EUnauthorized, "session expired")
@@ -113,16 +129,20 @@ func (s *Service) Session(ctx context.Context, kind, tok string, p SessionPolicy
 	// Mark seen at most once a second: a busy client need not write on every read.
 	if now.Sub(ss.LastSeen) >= time.Second {
 		if _, err := s.db.ExecContext(ctx, `UPDATE sessions SET last_seen = $1 WHERE token_hash = $2`,
-			now.UnixMicro(), HashToken(tok)); err != nil {
+			now.UnixMicro(), h[:]); err != nil {
 			return nil, err
 		}
+		s.sessions.put(key, &cachedSession{Session: Session{Kind: ss.Kind, SubjectID: ss.SubjectID, Device: ss.Device,
+			Created: ss.Created, LastSeen: now, Expires: ss.Expires}, read: c.read}, epoch)
 	}
 	return &ss, nil
 }
 
 // EndSession revokes a session (log-out). Ending an unknown token is not an error.
 func (s *Service) EndSession(ctx context.Context, tok string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE sessions SET revoked = $1 WHERE token_hash = $2`, s.Now().UnixMicro(), HashToken(tok))
+	h := HashToken(tok)
+	_, err := s.db.ExecContext(ctx, `UPDATE sessions SET revoked = $1 WHERE token_hash = $2`, s.Now().UnixMicro(), h)
+	s.sessions.drop(string(h))
 	return err
 }
 
@@ -131,7 +151,76 @@ func (s *Service) EndSession(ctx context.Context, tok string) error {
 func (s *Service) EndSessions(ctx context.Context, kind string, id int64, keep string) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE sessions SET revoked = $1 WHERE subject_kind = $2 AND subject_id = $3
 		AND revoked = 0 AND token_hash <> $4`, s.Now().UnixMicro(), kind, id, HashToken(keep))
+	s.sessions.dropSubject(kind, id)
 	return err
+}
+
+// cachedSession is a session as read from the database at read.
+type cachedSession struct {
+	Session
+	revoked int64
+	read    time.Time
+}
+
+// sessionCache keeps sessions read in the last SessionCache, by token
+// hash. Its epoch counts the ends of sessions: what was read before an
+// end is not kept after it.
+type sessionCache struct {
+	mu    sync.Mutex
+	m     map[string]*cachedSession
+	swept int
+	epoch uint64
+}
+
+// get returns the cached session of key, or nil and the epoch to put
+// what the caller reads.
+func (sc *sessionCache) get(key string, now time.Time) (*cachedSession, uint64) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	c := sc.m[key]
+	if c == nil || now.Sub(c.read) >= SessionCache || now.Before(c.read) {
+		return nil, sc.epoch
+	}
+	return c, sc.epoch
+}
+
+// put keeps c unless a session has ended since epoch.
+func (sc *sessionCache) put(key string, c *cachedSession, epoch uint64) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if epoch != sc.epoch {
+		return
+	}
+	if sc.m == nil {
+		sc.m = map[string]*cachedSession{}
+	}
+	sc.m[key] = c
+	if len(sc.m) > 2*sc.swept+1024 {
+		for k, old := range sc.m {
+			if c.read.Sub(old.read) >= SessionCache {
+				delete(sc.m, k)
+			}
+		}
+		sc.swept = len(sc.m)
+	}
+}
+
+func (sc *sessionCache) drop(key string) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	sc.epoch++
+	delete(sc.m, key)
+}
+
+func (sc *sessionCache) dropSubject(kind string, id int64) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	sc.epoch++
+	for k, c := range sc.m {
+		if c.Kind == kind && c.SubjectID == id {
+			delete(sc.m, k)
+		}
+	}
 }
 
 // NewDevice records a device for the subject and reports whether it had

@@ -125,25 +125,95 @@ func TestAttemptRace(t *testing.T) {
 	}
 }
 
-func TestLimit(t *testing.T) {
+// TestUse: a query's limit is decided at once, its record and count are
+// written in a batch, and the count is shared through the database: with
+// another process's view of the same database (a second Service), and
+// after a restart.
+func TestUse(t *testing.T) {
 	s, clk := newService(t)
 	ctx := context.Background()
 	r := katong.Rate{N: 3, Per: time.Minute}
-	for i := 0; i < 3; i++ {
-		if err := s.Limit(ctx, "q", r); err != nil {
+	use := func(s *auth.Service, key string, r katong.Rate) error {
+		t.Helper()
+		limited, err := s.Use(ctx, auth.Use{Key: key, Rate: r, Record: auth.Record{Channel: katong.ChannelApp,
+			Actor: "customer:1", Action: "balance", Card: "6222021234567894"}})
+		if err != nil {
 			t.Fatal(err)
 		}
+		return limited
 	}
-	err := s.Limit(ctx, "q", r)
+	for i := 0; i < 3; i++ {
+		if err := use(s, "q", r); err != nil {
+			t.Fatalf("use %d: %v", i+1, err)
+		}
+	}
+	err := use(s, "q", r)
 	if katong.ErrorCode(err) != katong.ERateLimited || katong.AsError(err).RetryAfter <= 0 || katong.AsError(err).RetryAfter > time.Minute {
 		t.Fatalf("4th: %v", err)
 	}
+	if err := use(s, "other", r); err != nil {
+		t.Fatalf("another key is limited: %v", err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	log, err := s.AuditLog(ctx, 0, 10)
+	if err != nil || len(log) != 5 {
+		t.Fatalf("%d records, %v", len(log), err)
+	}
+	if log[1].Result != string(katong.ERateLimited) || log[2].Result != "ok" || log[0].Card != "6222 **** **** 7894" {
+		t.Fatalf("records: %+v", log)
+	}
+
+	// A second process on the same database starts from the stored count.
+	other := auth.New(s.DB(), s.Key)
+	other.Now = clk.Now
+	if err := use(other, "other", r); err != nil {
+		t.Fatalf("2nd of 3 in the other process: %v", err)
+	}
+	if err := use(other, "q", r); katong.ErrorCode(err) != katong.ERateLimited {
+		t.Fatalf("the other process did not see the count: %v", err)
+	}
+
 	clk.Advance(time.Minute)
-	if err := s.Limit(ctx, "q", r); err != nil {
+	if err := use(s, "q", r); err != nil {
 		t.Fatalf("next window: %v", err)
 	}
-	if err := s.Limit(ctx, "q", katong.Rate{}); err != nil {
+	if err := use(s, "q", katong.Rate{}); err != nil {
 		t.Fatalf("zero rate limits: %v", err)
+	}
+}
+
+// TestUseConcurrent: uses from many goroutines of one process let exactly
+// N through, and every one leaves a record.
+func TestUseConcurrent(t *testing.T) {
+	s, _ := newService(t)
+	ctx := context.Background()
+	r := katong.Rate{N: 20, Per: time.Hour}
+	var allowed atomic.Int64
+	var wg sync.WaitGroup
+	for range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			limited, err := s.Use(ctx, auth.Use{Key: "card:1", Rate: r, Record: auth.Record{Channel: katong.ChannelApp,
+				Actor: "customer:1", Action: "balance"}})
+			if err != nil {
+				t.Error(err)
+			} else if limited == nil {
+				allowed.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := allowed.Load(); n != 20 {
+		t.Fatalf("%d allowed, limit 20", n)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if log, err := s.AuditLog(ctx, 0, 500); err != nil || len(log) != 100 {
+		t.Fatalf("%d records, %v", len(log), err)
 	}
 }
 
@@ -194,5 +264,29 @@ func TestAudit(t *testing.T) {
 	r := log[0]
 	if r.Card != "6222 **** **** 7894" || strings.Contains(r.Detail, "19491231") || strings.Contains(r.Detail, "\n") {
 		t.Fatalf("audit record not masked: %+v", r)
+	}
+}
+
+// TestSessionEndedElsewhere: a session ended through another instance
+// stops working here within auth.SessionCache.
+func TestSessionEndedElsewhere(t *testing.T) {
+	s, clk := newService(t)
+	ctx := context.Background()
+	other := auth.New(s.DB(), s.Key)
+	other.Now = clk.Now
+	p := auth.SessionPolicy{Idle: 15 * time.Minute, Absolute: time.Hour}
+	tok, _ := s.StartSession(ctx, "customer", 1, "", p)
+	if _, err := s.Session(ctx, "customer", tok, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.EndSession(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Session(ctx, "customer", tok, p); katong.ErrorCode(err) != katong.EUnauthorized {
+		t.Fatal("ended session works where it was ended")
+	}
+	clk.Advance(auth.SessionCache)
+	if _, err := s.Session(ctx, "customer", tok, p); katong.ErrorCode(err) != katong.EUnauthorized {
+		t.Fatalf("ended session works here %v after its end", auth.SessionCache)
 	}
 }
