@@ -202,7 +202,7 @@ func (a *App) handleListAccounts(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		aj := newAccountJSON(bj, acct.ID, acct.Name, acct.Status, card)
-		bal, err := a.balance(ctx, c.ID, card, "api")
+		bal, err := a.balance(ctx, c.ID, card, acct, "api")
 		switch code := katong.ErrorCode(err); code {
 		case "":
 			aj.balanceJSON = newBalanceJSON(bal)
@@ -226,7 +226,7 @@ func (a *App) handleGetAccount(w http.ResponseWriter, r *http.Request) {
 		a.apiError(w, r, err)
 		return
 	}
-	bal, err := a.balance(ctx, c.ID, card, "api")
+	bal, err := a.balance(ctx, c.ID, card, acct, "api")
 	if err != nil {
 		a.apiError(w, r, err)
 		return

@@ -234,9 +234,9 @@ func (a *App) accountCards(ctx context.Context, c katong.CustomerID) ([]*katong.
 }
 
 // balance is the one way this channel asks for a balance.
-func (a *App) balance(ctx context.Context, c katong.CustomerID, card *katong.Card, via string) (*katong.Balance, error) {
+func (a *App) balance(ctx context.Context, c katong.CustomerID, card *katong.Card, acct *katong.Account, via string) (*katong.Balance, error) {
 	return a.bank.Balance(ctx, bank.Query{Channel: katong.ChannelApp,
-		Actor: "customer:" + strconv.FormatInt(int64(c), 10), Detail: via, Card: card})
+		Actor: "customer:" + strconv.FormatInt(int64(c), 10), Detail: via, Card: card, Account: acct})
 }
 
 // pageMiddleware limits bodies and remembers a language switch.

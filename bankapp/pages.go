@@ -244,7 +244,7 @@ func (a *App) handleAccountsPage(w http.ResponseWriter, r *http.Request) {
 		t := tile{URL: a.prefix + "/app/accounts/" + id64(acct.ID), Name: acct.Name, Product: product(card, p.L),
 			Masked: card.Masked, Available: "¥ ****"}
 		if show {
-			bal, err := a.balance(ctx, c.ID, card, "page")
+			bal, err := a.balance(ctx, c.ID, card, acct, "page")
 			if err != nil {
 				if !pageShowable(err) {
 					a.pageError(w, r, c, err)
@@ -309,7 +309,7 @@ func (a *App) handleAccountPage(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusOK
 	var balErr error
 	if show {
-		bal, err := a.balance(ctx, c.ID, card, "page")
+		bal, err := a.balance(ctx, c.ID, card, acct, "page")
 		if err == nil {
 			v.Available, v.Booked, v.AsOf = bal.Available.Yuan(), bal.Booked.Yuan(), hhmm(bal.AsOf)
 		}
