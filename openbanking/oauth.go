@@ -175,7 +175,7 @@ func (s *Server) exchangeCode(r *http.Request, c *client) (*tokenResponse, error
 	var consentID, clientID, redirect, challenge string
 	var expires, used int64
 	hash := auth.HashToken(code)
-	err := s.bank.DB.QueryRowContext(ctx, `SELECT consent_id, client_id, redirect_uri, challenge, expires_at, used_at
+	err := s.bank.DB.Row(ctx, `SELECT consent_id, client_id, redirect_uri, challenge, expires_at, used_at
 		FROM ob_codes WHERE code_hash = $1`, hash).Scan(&consentID, &clientID, &redirect, &challenge, &expires, &used)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, grantErr("invalid_grant", "unknown code")

@@ -339,7 +339,7 @@ func refundBody(f *refund) refundData {
 // ownPayment returns the client's payment of the path; another client's
 // is unknown (400 U011), as a missing one is.
 func (s *Server) ownPayment(ctx context.Context, c *caller, id string) (*payment, error) {
-	p, err := scanPayment(s.bank.DB.QueryRowContext(ctx, `SELECT `+paymentCols+` FROM ob_payments WHERE id = $1`, id))
+	p, err := scanPayment(s.bank.DB.Row(ctx, `SELECT `+paymentCols+` FROM ob_payments WHERE id = $1`, id))
 	if err != nil {
 		return nil, err
 	}
@@ -489,7 +489,7 @@ func (s *Server) claimRefund(ctx context.Context, f *refund) (*refund, claim, er
 	if fresh {
 		return f, claimNew, nil
 	}
-	old, err := scanRefund(s.bank.DB.QueryRowContext(ctx, `SELECT `+refundCols+` FROM ob_refunds WHERE client_id = $1 AND idem_key = $2`,
+	old, err := scanRefund(s.bank.DB.Row(ctx, `SELECT `+refundCols+` FROM ob_refunds WHERE client_id = $1 AND idem_key = $2`,
 		f.ClientID, f.Key))
 	if err != nil {
 		return nil, 0, err

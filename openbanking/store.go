@@ -69,7 +69,7 @@ func scanConsent(row interface{ Scan(...any) error }) (*consent, error) {
 // consent returns a consent by id. Returns cUnknownID if there is none
 // or it was deleted.
 func (s *Server) consent(ctx context.Context, id string) (*consent, error) {
-	c, err := scanConsent(s.bank.DB.QueryRowContext(ctx, `SELECT `+consentCols+` FROM ob_consents WHERE id = $1`, id))
+	c, err := scanConsent(s.bank.DB.Row(ctx, `SELECT `+consentCols+` FROM ob_consents WHERE id = $1`, id))
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +158,7 @@ func (s *Server) consentAccounts(ctx context.Context, c *consent) ([]consentAcco
 // consent is cOutsideConsent (403).
 func (s *Server) accountIn(ctx context.Context, c *consent, obID string) (*consentAccount, error) {
 	var acct katong.AccountID
-	err := s.bank.DB.QueryRowContext(ctx, `SELECT account_id FROM ob_account_ids WHERE id = $1 AND client_id = $2`,
+	err := s.bank.DB.Row(ctx, `SELECT account_id FROM ob_account_ids WHERE id = $1 AND client_id = $2`,
 		obID, c.ClientID).Scan(&acct)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, obErr(cUnknownID, "AccountId", "no such account")
@@ -166,7 +166,7 @@ func (s *Server) accountIn(ctx context.Context, c *consent, obID string) (*conse
 		return nil, err
 	}
 	var card katong.CardID
-	err = s.bank.DB.QueryRowContext(ctx, `SELECT card_id FROM ob_consent_accounts WHERE consent_id = $1 AND account_id = $2`,
+	err = s.bank.DB.Row(ctx, `SELECT card_id FROM ob_consent_accounts WHERE consent_id = $1 AND account_id = $2`,
 		c.ID, acct).Scan(&card)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, obErr(cOutsideConsent, "AccountId", "the account is not in the consent")
@@ -219,7 +219,7 @@ func (s *Server) lookupToken(ctx context.Context, tok, kind string) (*token, err
 		return nil, katong.Errorf(katong.EUnauthorized, "no token")
 	}
 	var t token
-	err := s.bank.DB.QueryRowContext(ctx, `SELECT kind, client_id, consent_id, expires_at, revoked_at FROM ob_tokens WHERE token_hash = $1`,
+	err := s.bank.DB.Row(ctx, `SELECT kind, client_id, consent_id, expires_at, revoked_at FROM ob_tokens WHERE token_hash = $1`,
 		auth.HashToken(tok)).Scan(&t.Kind, &t.ClientID, &t.ConsentID, &t.Expires, &t.Revoked)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, katong.Errorf(katong.EUnauthorized, "unknown token")

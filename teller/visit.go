@@ -83,7 +83,7 @@ func (c *Console) loadVisit(ctx context.Context, tok, id string) (*visit, error)
 	v := &visit{ID: id}
 	var result string
 	var asOf int64
-	err := c.b.DB.QueryRowContext(ctx, `SELECT staff_id, card_id, account_id, card_masked, holder_masked, result,
+	err := c.b.DB.Row(ctx, `SELECT staff_id, card_id, account_id, card_masked, holder_masked, result,
 		available, booked, as_of FROM teller_visits WHERE id_hash = $1 AND session_hash = $2 AND expires_at > $3`,
 		visitHash(id), auth.HashToken(tok), c.b.Now().UnixMicro()).
 		Scan(&v.StaffID, &v.CardID, &v.AccountID, &v.CardMasked, &v.HolderMasked, &result, &v.Available, &v.Booked, &asOf)

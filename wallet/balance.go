@@ -87,7 +87,7 @@ func (w *Wallet) token(ctx context.Context, b *binding, rejected string) (string
 	mu.Lock()
 	defer mu.Unlock()
 	var exp int64
-	if err := w.db.QueryRowContext(ctx, `SELECT access_sealed, refresh_sealed, access_expires FROM bindings WHERE id = $1`,
+	if err := w.db.Row(ctx, `SELECT access_sealed, refresh_sealed, access_expires FROM bindings WHERE id = $1`,
 		b.ID).Scan(&b.accessSealed, &b.refreshSealed, &exp); err != nil {
 		return "", err
 	}

@@ -72,7 +72,7 @@ func (w *Wallet) scanBinding(row interface{ Scan(...any) error }) (*binding, err
 // binding returns the user's active binding of the card id. Another
 // user's card is ENotFound, the same answer as no card at all (S8).
 func (w *Wallet) binding(ctx context.Context, u *User, id int64) (*binding, error) {
-	b, err := w.scanBinding(w.db.QueryRowContext(ctx, `SELECT `+bindingCols+` FROM bindings
+	b, err := w.scanBinding(w.db.Row(ctx, `SELECT `+bindingCols+` FROM bindings
 		WHERE id = $1 AND user_id = $2 AND status = $3`, id, u.ID, bindActive))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, katong.Errorf(katong.ENotFound, "no card %d for user %d", id, u.ID)
@@ -137,7 +137,7 @@ func (w *Wallet) StartBind(ctx context.Context, u *User, cardNumber string) (str
 	}
 	mac := w.cfg.Vault.Lookup("wallet-pan", pan)
 	var n int
-	if err := w.db.QueryRowContext(ctx, `SELECT count(*) FROM bindings WHERE user_id = $1 AND card_hmac = $2 AND status = $3`,
+	if err := w.db.Row(ctx, `SELECT count(*) FROM bindings WHERE user_id = $1 AND card_hmac = $2 AND status = $3`,
 		u.ID, mac, bindActive).Scan(&n); err != nil {
 		return "", err
 	}
@@ -177,7 +177,7 @@ func (w *Wallet) FinishBind(ctx context.Context, u *User, state, code, denied st
 	var bankID, consent, masked, tail string
 	var sealed, mac, session []byte
 	var userID, expires, used int64
-	err := w.db.QueryRowContext(ctx, `SELECT user_id, session_hash, bank_id, consent_id, verifier_sealed, card_hmac,
+	err := w.db.Row(ctx, `SELECT user_id, session_hash, bank_id, consent_id, verifier_sealed, card_hmac,
 		card_masked, card_tail, expires_at, used_at FROM bind_attempts WHERE state_hash = $1`, auth.HashToken(state)).
 		Scan(&userID, &session, &bankID, &consent, &sealed, &mac, &masked, &tail, &expires, &used)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && (userID != u.ID || !bytes.Equal(session, auth.HashToken(u.token))) {
@@ -246,7 +246,7 @@ func (w *Wallet) FinishBind(ctx context.Context, u *User, state, code, denied st
 	if err != nil {
 		// Most likely bound meanwhile (the unique index on active cards).
 		var n int
-		w.db.QueryRowContext(ctx, `SELECT count(*) FROM bindings WHERE user_id = $1 AND card_hmac = $2 AND status = $3`,
+		w.db.Row(ctx, `SELECT count(*) FROM bindings WHERE user_id = $1 AND card_hmac = $2 AND status = $3`,
 			u.ID, mac, bindActive).Scan(&n)
 		if n > 0 {
 			err = &katong.Error{Code: katong.EInvalid, Field: "card_number", Message: "this card is already bound", Err: errAlreadyBound}
@@ -302,7 +302,7 @@ func (w *Wallet) Unbind(ctx context.Context, u *User, id int64) error {
 		return katong.Errorf(katong.ENotFound, "no card %d for user %d", id, u.ID)
 	}
 	var masked string
-	w.db.QueryRowContext(ctx, `SELECT card_masked FROM bindings WHERE id = $1`, id).Scan(&masked)
+	w.db.Row(ctx, `SELECT card_masked FROM bindings WHERE id = $1`, id).Scan(&masked)
 	w.audit(ctx, u.ID, "unbind", masked, "ok")
 	w.wake()
 	return nil

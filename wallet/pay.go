@@ -172,7 +172,7 @@ func (w *Wallet) Pay(ctx context.Context, u *User, cardID int64, key string, amo
 }
 
 func (w *Wallet) paymentByKey(ctx context.Context, u *User, key string) (*Payment, error) {
-	p, err := scanPayment(w.db.QueryRowContext(ctx, `SELECT `+paymentCols+` FROM payments
+	p, err := scanPayment(w.db.Row(ctx, `SELECT `+paymentCols+` FROM payments
 		WHERE user_id = $1 AND client_key = $2`, u.ID, key))
 	return p, err
 }
@@ -189,7 +189,7 @@ func settled(p *Payment) (*Payment, error) {
 // card unbound meanwhile is still settled with its tokens (revocation
 // waits for it).
 func (w *Wallet) anyBinding(ctx context.Context, id int64) (*binding, error) {
-	b, err := w.scanBinding(w.db.QueryRowContext(ctx, `SELECT `+bindingCols+` FROM bindings WHERE id = $1`, id))
+	b, err := w.scanBinding(w.db.Row(ctx, `SELECT `+bindingCols+` FROM bindings WHERE id = $1`, id))
 	if err != nil {
 		return nil, err
 	}
@@ -275,7 +275,7 @@ func (w *Wallet) RetryPayment(ctx context.Context, u *User, id int64) (*Payment,
 // Payment returns one of the user's payments with its refunds and card.
 // ENotFound for a payment that is not the user's.
 func (w *Wallet) Payment(ctx context.Context, u *User, id int64) (*Payment, error) {
-	p, err := scanPayment(w.db.QueryRowContext(ctx, `SELECT `+paymentCols+` FROM payments WHERE id = $1 AND user_id = $2`,
+	p, err := scanPayment(w.db.Row(ctx, `SELECT `+paymentCols+` FROM payments WHERE id = $1 AND user_id = $2`,
 		id, u.ID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, katong.Errorf(katong.ENotFound, "no payment %d for user %d", id, u.ID)
@@ -291,7 +291,7 @@ func (w *Wallet) Payment(ctx context.Context, u *User, id int64) (*Payment, erro
 
 // fill loads a payment's card and refunds.
 func (w *Wallet) fill(ctx context.Context, p *Payment) error {
-	b, err := w.scanBinding(w.db.QueryRowContext(ctx, `SELECT `+bindingCols+` FROM bindings WHERE id = $1`, p.CardID))
+	b, err := w.scanBinding(w.db.Row(ctx, `SELECT `+bindingCols+` FROM bindings WHERE id = $1`, p.CardID))
 	if err != nil {
 		return err
 	}
@@ -415,7 +415,7 @@ func (w *Wallet) sendRefund(ctx context.Context, r *Refund) (*Refund, error) {
 	}
 	var bindingID int64
 	var bankPayment string
-	err := w.db.QueryRowContext(ctx, `SELECT binding_id, bank_payment_id FROM payments WHERE id = $1`, r.PaymentID).
+	err := w.db.Row(ctx, `SELECT binding_id, bank_payment_id FROM payments WHERE id = $1`, r.PaymentID).
 		Scan(&bindingID, &bankPayment)
 	if err != nil {
 		return nil, err

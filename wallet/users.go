@@ -38,7 +38,7 @@ func (w *Wallet) SignUp(ctx context.Context, mobile, password string) (int64, er
 	// A taken mobile is answered before the costly hash (a second start of
 	// the demo, or someone trying many numbers).
 	var taken int
-	if err := w.db.QueryRowContext(ctx, `SELECT count(*) FROM wallet_users WHERE mobile = $1`, m).Scan(&taken); err != nil {
+	if err := w.db.Row(ctx, `SELECT count(*) FROM wallet_users WHERE mobile = $1`, m).Scan(&taken); err != nil {
 		return 0, err
 	} else if taken > 0 {
 		return 0, mobileTaken()
@@ -68,7 +68,7 @@ func (w *Wallet) Login(ctx context.Context, mobile, password, device string) (st
 	}
 	var id int64
 	var hash string
-	err = w.db.QueryRowContext(ctx, `SELECT id, password_hash FROM wallet_users WHERE mobile = $1`, m).Scan(&id, &hash)
+	err = w.db.Row(ctx, `SELECT id, password_hash FROM wallet_users WHERE mobile = $1`, m).Scan(&id, &hash)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return "", err
 	}
@@ -100,7 +100,7 @@ func (w *Wallet) user(ctx context.Context, token string) (*User, error) {
 
 // mobile fills in the user's mobile number.
 func (w *Wallet) mobile(ctx context.Context, u *User) error {
-	return w.db.QueryRowContext(ctx, `SELECT mobile FROM wallet_users WHERE id = $1`, u.ID).Scan(&u.Mobile)
+	return w.db.Row(ctx, `SELECT mobile FROM wallet_users WHERE id = $1`, u.ID).Scan(&u.Mobile)
 }
 
 func resultOf(ok bool) string {

@@ -253,7 +253,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 func (h *Handler) load(ctx context.Context, sid string) (*ivr.Call, int64, error) {
 	var data []byte
 	var version, expires int64
-	err := h.bank.DB.QueryRowContext(ctx, `SELECT state, version, expires_at FROM ivr_calls WHERE call_sid = $1`, sid).
+	err := h.bank.DB.Row(ctx, `SELECT state, version, expires_at FROM ivr_calls WHERE call_sid = $1`, sid).
 		Scan(&data, &version, &expires)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && expires <= h.bank.Now().UnixMicro() {
 		return nil, 0, katong.Errorf(katong.ENotFound, "no call %s", sid)
