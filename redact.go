@@ -273,6 +273,16 @@ func (r *redactingHandler) Enabled(ctx context.Context, level slog.Level) bool {
 }
 
 func (r *redactingHandler) Handle(ctx context.Context, rec slog.Record) error {
+	// Most records have nothing to mask: pass them on as they are.
+	clean := Redact(rec.Message) == rec.Message
+	rec.Attrs(func(a slog.Attr) bool {
+		red := redactAttr(a)
+		clean = clean && red.Key == a.Key && red.Value.Equal(a.Value)
+		return clean
+	})
+	if clean {
+		return r.h.Handle(ctx, rec)
+	}
 	out := slog.NewRecord(rec.Time, rec.Level, Redact(rec.Message), rec.PC)
 	rec.Attrs(func(a slog.Attr) bool {
 		out.AddAttrs(redactAttr(a))
@@ -310,6 +320,10 @@ func redactValue(v slog.Value) slog.Value {
 		}
 		return slog.GroupValue(red...)
 	case slog.KindInt64, slog.KindUint64:
+		if v.Kind() == slog.KindInt64 && v.Int64() > -1e12 && v.Int64() < 1e12 ||
+			v.Kind() == slog.KindUint64 && v.Uint64() < 1e12 {
+			return v // fewer than 13 digits
+		}
 		s := v.String()
 		if t := Redact(s); t != s {
 			return slog.StringValue(t)
