@@ -158,22 +158,19 @@ func (s *Server) consentAccounts(ctx context.Context, c *consent) ([]consentAcco
 // consent is cOutsideConsent (403).
 func (s *Server) accountIn(ctx context.Context, c *consent, obID string) (*consentAccount, error) {
 	var acct katong.AccountID
-	err := s.bank.DB.Row(ctx, `SELECT account_id FROM ob_account_ids WHERE id = $1 AND client_id = $2`,
-		obID, c.ClientID).Scan(&acct)
-	if errors.Is(err, sql.ErrNoRows) {
+	var card sql.NullInt64
+	err := s.bank.DB.Row(ctx, `SELECT i.account_id, ca.card_id FROM ob_account_ids i
+		LEFT JOIN ob_consent_accounts ca ON ca.consent_id = $3 AND ca.account_id = i.account_id
+		WHERE i.id = $1 AND i.client_id = $2`, obID, c.ClientID, c.ID).Scan(&acct, &card)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
 		return nil, obErr(cUnknownID, "AccountId", "no such account")
-	} else if err != nil {
+	case err != nil:
 		return nil, err
-	}
-	var card katong.CardID
-	err = s.bank.DB.Row(ctx, `SELECT card_id FROM ob_consent_accounts WHERE consent_id = $1 AND account_id = $2`,
-		c.ID, acct).Scan(&card)
-	if errors.Is(err, sql.ErrNoRows) {
+	case !card.Valid:
 		return nil, obErr(cOutsideConsent, "AccountId", "the account is not in the consent")
-	} else if err != nil {
-		return nil, err
 	}
-	return &consentAccount{ObID: obID, AccountID: acct, CardID: card}, nil
+	return &consentAccount{ObID: obID, AccountID: acct, CardID: katong.CardID(card.Int64)}, nil
 }
 
 // obAccountID returns (making it on first use) the client's opaque id of
