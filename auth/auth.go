@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"katong"
+	"katong/shortcache"
 	"katong/sqlstore"
 )
 
@@ -30,7 +31,8 @@ type Service struct {
 	Window      time.Duration
 	LockFor     time.Duration
 	usesState
-	sessions sessionCache
+	sessionsOnce sync.Once
+	sessions     *shortcache.Cache[string, *cachedSession]
 }
 
 // New returns a Service on db with the default policy: 5 failures in an
@@ -85,6 +87,11 @@ func (s *Service) StartSession(ctx context.Context, kind string, id int64, devic
 	return tok, nil
 }
 
+func (s *Service) sessionCache() *shortcache.Cache[string, *cachedSession] {
+	s.sessionsOnce.Do(func() { s.sessions = shortcache.New[string, *cachedSession](SessionCache) })
+	return s.sessions
+}
+
 // SessionCache is how long a process may answer for a session from what
 // it read of it, without reading it again: a session ended through
 // another instance stops working there within this time; one ended
@@ -101,9 +108,9 @@ func (s *Service) Session(ctx context.Context, kind, tok string, p SessionPolicy
 	now := s.Now()
 	h := sha256.Sum256([]byte(tok))
 	key := string(h[:])
-	c, epoch := s.sessions.get(key, now)
-	if c == nil {
-		c = &cachedSession{read: now}
+	c, ok, epoch := s.sessionCache().Get(key, now)
+	if !ok {
+		c = &cachedSession{}
 		var created, seen, expires int64
 		err := s.db.Row(ctx, `SELECT subject_kind, subject_id, device, created_at, last_seen, expires_at, revoked
 			FROM sessions WHERE token_hash = $1`, h[:]).Scan(&c.Kind, &c.SubjectID, &c.Device, &created, &seen, &expires, &c.revoked)
@@ -113,7 +120,7 @@ func (s *Service) Session(ctx context.Context, kind, tok string, p SessionPolicy
 			return nil, err
 		}
 		c.Created, c.LastSeen, c.Expires = time.UnixMicro(created), time.UnixMicro(seen), time.UnixMicro(expires)
-		s.sessions.put(key, c, epoch)
+		s.sessionCache().Put(key, c, now, epoch)
 	}
 	ss := c.Session
 	switch {
@@ -132,8 +139,7 @@ func (s *Service) Session(ctx context.Context, kind, tok string, p SessionPolicy
 			now.UnixMicro(), h[:]); err != nil {
 			return nil, err
 		}
-		s.sessions.put(key, &cachedSession{Session: Session{Kind: ss.Kind, SubjectID: ss.SubjectID, Device: ss.Device,
-			Created: ss.Created, LastSeen: now, Expires: ss.Expires}, read: c.read}, epoch)
+		s.sessionCache().Forget(key) // the next request reads it again
 	}
 	return &ss, nil
 }
@@ -142,7 +148,7 @@ func (s *Service) Session(ctx context.Context, kind, tok string, p SessionPolicy
 func (s *Service) EndSession(ctx context.Context, tok string) error {
 	h := HashToken(tok)
 	_, err := s.db.ExecContext(ctx, `UPDATE sessions SET revoked = $1 WHERE token_hash = $2`, s.Now().UnixMicro(), h)
-	s.sessions.drop(string(h))
+	s.sessionCache().Drop(string(h))
 	return err
 }
 
@@ -151,76 +157,14 @@ func (s *Service) EndSession(ctx context.Context, tok string) error {
 func (s *Service) EndSessions(ctx context.Context, kind string, id int64, keep string) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE sessions SET revoked = $1 WHERE subject_kind = $2 AND subject_id = $3
 		AND revoked = 0 AND token_hash <> $4`, s.Now().UnixMicro(), kind, id, HashToken(keep))
-	s.sessions.dropSubject(kind, id)
+	s.sessionCache().DropIf(func(_ string, c *cachedSession) bool { return c.Kind == kind && c.SubjectID == id })
 	return err
 }
 
-// cachedSession is a session as read from the database at read.
+// cachedSession is a session as read from the database.
 type cachedSession struct {
 	Session
 	revoked int64
-	read    time.Time
-}
-
-// sessionCache keeps sessions read in the last SessionCache, by token
-// hash. Its epoch counts the ends of sessions: what was read before an
-// end is not kept after it.
-type sessionCache struct {
-	mu    sync.Mutex
-	m     map[string]*cachedSession
-	swept int
-	epoch uint64
-}
-
-// get returns the cached session of key, or nil and the epoch to put
-// what the caller reads.
-func (sc *sessionCache) get(key string, now time.Time) (*cachedSession, uint64) {
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	c := sc.m[key]
-	if c == nil || now.Sub(c.read) >= SessionCache || now.Before(c.read) {
-		return nil, sc.epoch
-	}
-	return c, sc.epoch
-}
-
-// put keeps c unless a session has ended since epoch.
-func (sc *sessionCache) put(key string, c *cachedSession, epoch uint64) {
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	if epoch != sc.epoch {
-		return
-	}
-	if sc.m == nil {
-		sc.m = map[string]*cachedSession{}
-	}
-	sc.m[key] = c
-	if len(sc.m) > 2*sc.swept+1024 {
-		for k, old := range sc.m {
-			if c.read.Sub(old.read) >= SessionCache {
-				delete(sc.m, k)
-			}
-		}
-		sc.swept = len(sc.m)
-	}
-}
-
-func (sc *sessionCache) drop(key string) {
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	sc.epoch++
-	delete(sc.m, key)
-}
-
-func (sc *sessionCache) dropSubject(kind string, id int64) {
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	sc.epoch++
-	for k, c := range sc.m {
-		if c.Kind == kind && c.SubjectID == id {
-			delete(sc.m, k)
-		}
-	}
 }
 
 // NewDevice records a device for the subject and reports whether it had
