@@ -63,8 +63,8 @@ func (d Dialect) Param(i int) string {
 type DB struct {
 	*sql.DB
 	groupState
-	stmts   sync.Map // statement cache of cached
-	closing []func() // run by Close, before the database closes
+	stmts   stmtCache // statements of cached
+	closing []func()  // run by Close, before the database closes
 	Dialect Dialect
 	// Now is the clock; tests replace it.
 	Now func() time.Time
@@ -213,19 +213,40 @@ func (db *DB) OnClose(f func()) { db.closing = append(db.closing, f) }
 // text with build the first time. database/sql prepares it once on each
 // connection it runs on.
 func (db *DB) cached(ctx context.Context, name string, n int, build func() string) (*sql.Stmt, error) {
-	key := name + "\x00" + strconv.Itoa(n)
-	if s, ok := db.stmts.Load(key); ok {
-		return s.(*sql.Stmt), nil
+	key := stmtKey{name, n}
+	db.stmts.mu.RLock()
+	st := db.stmts.m[key]
+	db.stmts.mu.RUnlock()
+	if st != nil {
+		return st, nil
 	}
-	s, err := db.PrepareContext(ctx, build())
+	st, err := db.PrepareContext(ctx, build())
 	if err != nil {
 		return nil, err
 	}
-	if old, loaded := db.stmts.LoadOrStore(key, s); loaded {
-		s.Close()
-		return old.(*sql.Stmt), nil
+	db.stmts.mu.Lock()
+	defer db.stmts.mu.Unlock()
+	if old := db.stmts.m[key]; old != nil {
+		st.Close()
+		return old, nil
 	}
-	return s, nil
+	if db.stmts.m == nil {
+		db.stmts.m = map[stmtKey]*sql.Stmt{}
+	}
+	db.stmts.m[key] = st
+	return st, nil
+}
+
+// stmtCache maps (name, rows) to a prepared statement; a typed map, so
+// that a look-up allocates nothing.
+type stmtCache struct {
+	mu sync.RWMutex
+	m  map[stmtKey]*sql.Stmt
+}
+
+type stmtKey struct {
+	name string
+	n    int
 }
 
 // Row runs a one-row query through a statement prepared once per
