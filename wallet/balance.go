@@ -12,7 +12,7 @@ import (
 // covers it, EAbnormal for a frozen account, ERateLimited, and ENetwork
 // when the bank cannot be reached in time.
 func (w *Wallet) Balance(ctx context.Context, u *User, cardID int64) (*Card, *Balance, error) {
-	b, err := w.binding(ctx, u, cardID)
+	b, err := w.bindingToRead(ctx, u, cardID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -30,7 +30,7 @@ func (w *Wallet) Balance(ctx context.Context, u *User, cardID int64) (*Card, *Ba
 // Records asks the card's bank for its recent records, newest first.
 // Errors as for Balance.
 func (w *Wallet) Records(ctx context.Context, u *User, cardID int64) ([]Record, error) {
-	b, err := w.binding(ctx, u, cardID)
+	b, err := w.bindingToRead(ctx, u, cardID)
 	if err != nil {
 		return nil, err
 	}
@@ -112,8 +112,10 @@ func (w *Wallet) token(ctx context.Context, b *binding, rejected string) (string
 	}
 	now := w.cfg.Now()
 	b.accessSealed, b.refreshSealed, b.accessExpires = v.Seal("access", t.AccessToken), v.Seal("refresh", refresh), t.expires(now)
-	if _, err := w.db.ExecContext(context.WithoutCancel(ctx), `UPDATE bindings SET access_sealed = $1, refresh_sealed = $2,
-		access_expires = $3 WHERE id = $4`, b.accessSealed, b.refreshSealed, b.accessExpires.UnixMicro(), b.ID); err != nil {
+	_, err = w.db.ExecContext(context.WithoutCancel(ctx), `UPDATE bindings SET access_sealed = $1, refresh_sealed = $2,
+		access_expires = $3 WHERE id = $4`, b.accessSealed, b.refreshSealed, b.accessExpires.UnixMicro(), b.ID)
+	w.bindings.Drop(b.ID)
+	if err != nil {
 		return "", err
 	}
 	return t.AccessToken, nil

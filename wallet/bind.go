@@ -87,6 +87,31 @@ func (w *Wallet) binding(ctx context.Context, u *User, id int64) (*binding, erro
 	return b, nil
 }
 
+// BindingCache is how long a balance or records read may use a binding
+// as this process last read it: a card unbound through another instance
+// may still be read there for this long (never paid from: payments read
+// the binding afresh). Unbinding and token refreshes here drop it at once.
+const BindingCache = time.Second
+
+// bindingToRead is binding for the reads of a card (balance, records),
+// through the binding cache. The caller gets its own copy.
+func (w *Wallet) bindingToRead(ctx context.Context, u *User, id int64) (*binding, error) {
+	now := w.cfg.Now()
+	b, ok, epoch := w.bindings.Get(id, now)
+	if !ok {
+		var err error
+		if b, err = w.binding(ctx, u, id); err != nil {
+			return nil, err
+		}
+		w.bindings.Put(id, b, now, epoch)
+	}
+	if b.userID != u.ID {
+		return nil, katong.Errorf(katong.ENotFound, "no card %d for user %d", id, u.ID)
+	}
+	cp := *b
+	return &cp, nil
+}
+
 // Cards returns the user's bound cards, oldest first.
 func (w *Wallet) Cards(ctx context.Context, u *User) ([]*Card, error) {
 	rows, err := w.db.QueryContext(ctx, `SELECT `+bindingCols+` FROM bindings WHERE user_id = $1 AND status = $2 ORDER BY id`,
@@ -301,6 +326,7 @@ func (w *Wallet) Unbind(ctx context.Context, u *User, id int64) error {
 	if n, _ := res.RowsAffected(); n != 1 {
 		return katong.Errorf(katong.ENotFound, "no card %d for user %d", id, u.ID)
 	}
+	w.bindings.Drop(id)
 	var masked string
 	w.db.Row(ctx, `SELECT card_masked FROM bindings WHERE id = $1`, id).Scan(&masked)
 	w.audit(ctx, u.ID, "unbind", masked, "ok")
@@ -351,6 +377,7 @@ func (w *Wallet) revokePending(ctx context.Context) error {
 		if err == nil {
 			_, err = w.db.ExecContext(ctx, `UPDATE bindings SET status = $1, access_sealed = NULL, refresh_sealed = NULL,
 				revoke_error = '' WHERE id = $2`, bindRevoked, d.id)
+			w.bindings.Drop(d.id)
 			if err != nil {
 				return err
 			}

@@ -25,6 +25,7 @@ import (
 	"katong"
 	"katong/auth"
 	"katong/secret"
+	"katong/shortcache"
 	"katong/sqlstore"
 )
 
@@ -83,6 +84,7 @@ type Wallet struct {
 	pages    *pages
 
 	refreshMu [64]sync.Mutex // per binding (striped): one token refresh at a time
+	bindings  *shortcache.Cache[int64, *binding]
 	kick      chan struct{}
 	stop      context.CancelFunc
 	done      chan struct{}
@@ -122,7 +124,8 @@ func New(cfg Config, db *sqlstore.DB, log *slog.Logger) (*Wallet, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	w := &Wallet{cfg: cfg, db: db, log: log, banks: map[katong.BankID]*partner{}, kick: make(chan struct{}, 1)}
+	w := &Wallet{cfg: cfg, db: db, log: log, banks: map[katong.BankID]*partner{}, kick: make(chan struct{}, 1),
+		bindings: shortcache.New[int64, *binding](BindingCache)}
 	if cfg.MinClientVersion != "" {
 		v, ok := parseVersion(cfg.MinClientVersion)
 		if !ok {

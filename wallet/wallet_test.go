@@ -13,6 +13,7 @@ import (
 	"katong/banktest"
 	"katong/sqlstore"
 	"katong/storetest"
+	"katong/wallet/faultproxy"
 )
 
 // TestBindBalancePayRevoke is the binding flow end to end over real HTTP
@@ -112,6 +113,7 @@ func bindBalancePayRevoke(t *testing.T, e *env) {
 	// Unbinding: the card disappears at once.
 	e.do("DELETE", path, tok, nil).want(t, 204, "")
 	e.do("GET", path, tok, nil).want(t, 404, "ACCOUNT_NOT_FOUND")
+	e.do("GET", path+"/balance", tok, nil).want(t, 404, "ACCOUNT_NOT_FOUND") // not from the binding cache
 	if n := len(e.do("GET", "/wallet/api/v1/cards", tok, nil).json(t)["cards"].([]any)); n != 0 {
 		t.Fatalf("%d cards after unbinding; want 0", n)
 	}
@@ -367,4 +369,19 @@ func TestRejectAtBank(t *testing.T) {
 	if n := len(e.do("GET", "/wallet/api/v1/cards", tok, nil).json(t)["cards"].([]any)); n != 0 {
 		t.Fatalf("%d cards; want 0", n)
 	}
+}
+
+// TestUnbindDropsCachedBinding: a balance read right after unbinding is
+// ACCOUNT_NOT_FOUND, without a call to the bank: the binding the read
+// before used is not reused. (With the bank unreachable, a call would
+// answer NETWORK_ERROR.)
+func TestUnbindDropsCachedBinding(t *testing.T) {
+	e := newEnv(t, options{proxy: true, deadline: 300 * time.Millisecond, breaker: breakerOff})
+	tok := e.user("13800138000")
+	id := e.bind(tok, e.world.Alice)
+	path := fmt.Sprintf("/wallet/api/v1/cards/%d", id)
+	e.do("GET", path+"/balance", tok, nil).want(t, 200, "")
+	e.proxy.SetMode(faultproxy.Refuse)
+	e.do("DELETE", path, tok, nil).want(t, 204, "")
+	e.do("GET", path+"/balance", tok, nil).want(t, 404, "ACCOUNT_NOT_FOUND")
 }
