@@ -2,9 +2,12 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"katong/sqlite"
 	"katong/sqlstore"
@@ -74,6 +77,60 @@ func TestOpenDurable(t *testing.T) {
 			if mode != "wal" || level < 2 {
 				t.Errorf("synchronous %q, connection %d: journal_mode=%s synchronous=%d; want wal and 2 or more", sync, i, mode, level)
 			}
+		}
+	}
+}
+
+// TestUnflushedStaysApart: the connections an unflushed batch keeps
+// (synchronous NORMAL) never go back to the pool, also when a batch fails
+// and the batch takes a fresh one: every connection a durable write can
+// get is FULL.
+func TestUnflushedStaysApart(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "u.db"), sqlstore.BankSchema, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	fail := errors.New("refused")
+	b := sqlstore.NewBatch(db, true, func(ctx context.Context, tx *sql.Tx, items []string) error {
+		for _, it := range items {
+			if it == "fail" {
+				return fail
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO audit (at, channel, actor, action, result) VALUES (1, 'app', $1, 'test', 'ok')`, it); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, it := range []string{"a", "fail", "b", "fail"} {
+		err := b.Do(ctx, it)
+		if (it == "fail") != errors.Is(err, fail) {
+			t.Fatalf("%s: %v", it, err)
+		}
+	}
+	// Hold every connection the pool can give and ask each.
+	var conns []*sql.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range 31 { // the pool's 32 less the batch's own
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		c, err := db.Conn(cctx)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		var level int
+		if err := c.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&level); err != nil {
+			t.Fatal(err)
+		}
+		if level != 2 {
+			t.Fatalf("a pool connection has synchronous=%d; want FULL (2)", level)
 		}
 	}
 }

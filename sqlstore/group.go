@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"sync"
 	"time"
 )
@@ -169,7 +170,7 @@ func (b *Batch[T]) loop(barrier chan chan struct{}) {
 	var conn *sql.Conn
 	defer func() {
 		if conn != nil {
-			conn.Close()
+			discard(conn)
 		}
 	}()
 	for {
@@ -190,7 +191,7 @@ func (b *Batch[T]) loop(barrier chan chan struct{}) {
 			batch = b.linger(batch)
 		}
 		if !b.commit(conn, b.more(batch)) && conn != nil {
-			conn.Close() // it may be broken: take a fresh one next time
+			discard(conn) // it may be broken: take a fresh one next time
 			conn = nil
 		}
 	}
@@ -295,10 +296,18 @@ func (db *DB) noFlushConn() *sql.Conn {
 		return nil
 	}
 	if _, err := conn.ExecContext(ctx, db.Dialect.NoFlush); err != nil {
-		conn.Close()
+		discard(conn)
 		return nil
 	}
 	return conn
+}
+
+// discard closes an unflushed connection for good: one whose commits do
+// not wait for the disk never goes back to the pool, where a durable
+// write could get it.
+func discard(conn *sql.Conn) {
+	conn.Raw(func(any) error { return driver.ErrBadConn })
+	conn.Close()
 }
 
 // groupState is what the batches of a database share.
