@@ -37,6 +37,7 @@ func Conformance(t *testing.T, open func(t testing.TB) *sqlstore.DB) {
 		{"ErrInvalid", testInvalid},
 		{"ErrNotFound", testNotFound},
 		{"Receipt", testReceipt},
+		{"Uses", testUses},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
