@@ -176,7 +176,7 @@ func (s *Server) authorise(r *http.Request) (*caller, error) {
 	if !acceptsJSON(r) {
 		return nil, obErr(cNotAcceptable, "Accept", "only application/json is served")
 	}
-	t, err := s.lookupToken(r.Context(), web.BearerToken(r), "")
+	t, err := s.cachedToken(r.Context(), web.BearerToken(r))
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +211,7 @@ func (s *Server) withClient(h func(http.ResponseWriter, *http.Request, *caller) 
 	return func(w http.ResponseWriter, r *http.Request) {
 		c, err := s.authorise(r)
 		if err == nil && c.token.Kind == "access" {
-			c.consent, err = s.liveConsent(r.Context(), c.token.ConsentID)
+			c.consent, err = s.liveConsent(r.Context(), c.token.ConsentID, s.cachedConsent)
 		}
 		if err == nil {
 			err = h(w, r, c)
@@ -232,7 +232,7 @@ func (s *Server) withConsent(h func(http.ResponseWriter, *http.Request, *caller)
 			err = obErr(cOutsideConsent, "", "this endpoint needs a token bound to a consent")
 		}
 		if err == nil {
-			c.consent, err = s.liveConsent(r.Context(), c.token.ConsentID)
+			c.consent, err = s.liveConsent(r.Context(), c.token.ConsentID, s.cachedConsent)
 		}
 		if err == nil {
 			err = h(w, r, c)
@@ -243,9 +243,11 @@ func (s *Server) withConsent(h func(http.ResponseWriter, *http.Request, *caller)
 	}
 }
 
-// liveConsent returns the consent of a token if it is AUTH and unexpired.
-func (s *Server) liveConsent(ctx context.Context, id string) (*consent, error) {
-	cons, err := s.consent(ctx, id)
+// liveConsent returns the consent of a token if it is AUTH and unexpired,
+// read by read: s.consent afresh, or s.cachedConsent for the data
+// endpoints.
+func (s *Server) liveConsent(ctx context.Context, id string, read func(context.Context, string) (*consent, error)) (*consent, error) {
+	cons, err := read(ctx, id)
 	if katong.ErrorCode(err) == cUnknownID {
 		return nil, katong.Errorf(katong.EUnauthorized, "consent deleted")
 	} else if err != nil {
@@ -487,8 +489,10 @@ func (s *Server) handleDeleteConsent(w http.ResponseWriter, r *http.Request, c *
 	if _, err := s.endConsent(ctx, cons.ID, StatusCANC, "TKCL", StatusAWAU, StatusAUTH); err != nil {
 		return err
 	}
-	if _, err := s.bank.DB.ExecContext(ctx, `UPDATE ob_consents SET deleted_at = $1 WHERE id = $2`,
-		s.bank.Now().UnixMicro(), cons.ID); err != nil {
+	_, err = s.bank.DB.ExecContext(ctx, `UPDATE ob_consents SET deleted_at = $1 WHERE id = $2`,
+		s.bank.Now().UnixMicro(), cons.ID)
+	s.forgetGrants()
+	if err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -3,7 +3,10 @@ package openbanking_test
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -12,8 +15,10 @@ import (
 
 	"katong"
 	"katong/ledger"
+	"katong/openbanking"
 	"katong/sqlstore"
 	"katong/storetest"
+	"katong/web"
 )
 
 // post writes a ledger transaction on an account.
@@ -641,5 +646,48 @@ func TestSpecCheckCatches(t *testing.T) {
 	errBody := `{"Errors":[{"ErrorCode":"UK.OBIE.Resource.NotFound"}]}`
 	if _, _, err := specCheck(t, "GET", path, 400, hdr, []byte(errBody)); err == nil {
 		t.Error("a v3.1 error code passes")
+	}
+}
+
+// TestGrantCacheAcrossInstances: a consent deleted through this instance
+// stops its token here at once; another instance of the same bank (a
+// second Server on the same database) honours what it last read for at
+// most openbanking.GrantCache.
+func TestGrantCacheAcrossInstances(t *testing.T) {
+	e := newEnv(t)
+	g := e.authorise(e.wallet, allPerms, e.w.Alice, nil)
+	other := openbanking.New(e.w.Bank, []openbanking.Client{{ID: e.wallet.id, Name: "卡通钱包", Secret: e.wallet.secret,
+		RedirectURIs: []string{e.cb}, Payments: true}}, nil)
+	mux := http.NewServeMux()
+	other.Register(mux)
+	srv := httptest.NewServer(web.Middleware(slog.New(slog.NewTextHandler(io.Discard, nil)), mux))
+	defer srv.Close()
+	balances := "/open-banking/v4.0/aisp/accounts/" + g.accounts[0] + "/balances"
+	get := func(base string) int {
+		req, _ := http.NewRequest("GET", base+"/banks/galaxy"+balances, nil)
+		req.Header.Set("Authorization", "Bearer "+g.access)
+		req.Header.Set("Accept", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := get(e.srv.URL); s != 200 {
+		t.Fatalf("here: %d", s)
+	}
+	if s := get(srv.URL); s != 200 {
+		t.Fatalf("there: %d", s)
+	}
+	if r := e.api("DELETE", "/open-banking/v4.0/aisp/account-access-consents/"+g.consent, g.app, nil); r.Status != 204 {
+		t.Fatalf("DELETE consent: %d %s", r.Status, r.Body)
+	}
+	if s := get(e.srv.URL); s != 401 {
+		t.Fatalf("here, right after the delete: %d; want 401", s)
+	}
+	e.clock.Add(openbanking.GrantCache)
+	if s := get(srv.URL); s != 401 {
+		t.Fatalf("there, %v after the delete: %d; want 401", openbanking.GrantCache, s)
 	}
 }

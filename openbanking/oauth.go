@@ -122,7 +122,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, 
 		if t.ClientID != c.ID {
 			return nil, grantErr("invalid_grant", "the refresh token was issued to another client")
 		}
-		if _, err := s.liveConsent(ctx, t.ConsentID); err != nil {
+		if _, err := s.liveConsent(ctx, t.ConsentID, s.consent); err != nil {
 			if katong.ErrorCode(err) == katong.EUnauthorized {
 				return nil, grantErr("invalid_grant", "the consent is no longer authorised")
 			}
@@ -187,8 +187,10 @@ func (s *Server) exchangeCode(r *http.Request, c *client) (*tokenResponse, error
 	case clientID != c.ID:
 		return nil, grantErr("invalid_grant", "the code was issued to another client")
 	case used != 0:
-		if _, err := s.bank.DB.ExecContext(ctx, `UPDATE ob_tokens SET revoked_at = $1 WHERE consent_id = $2 AND revoked_at = 0`,
-			now, consentID); err != nil {
+		_, err := s.bank.DB.ExecContext(ctx, `UPDATE ob_tokens SET revoked_at = $1 WHERE consent_id = $2 AND revoked_at = 0`,
+			now, consentID)
+		s.forgetGrants()
+		if err != nil {
 			return nil, err
 		}
 		return nil, grantErr("invalid_grant", "the code was already used")
@@ -201,7 +203,7 @@ func (s *Server) exchangeCode(r *http.Request, c *client) (*tokenResponse, error
 	case pkceS256(f.Get("code_verifier")) != challenge:
 		return nil, grantErr("invalid_grant", "code_verifier does not match the code_challenge")
 	}
-	if _, err := s.liveConsent(ctx, consentID); err != nil {
+	if _, err := s.liveConsent(ctx, consentID, s.consent); err != nil {
 		if katong.ErrorCode(err) == katong.EUnauthorized {
 			return nil, grantErr("invalid_grant", "the consent is no longer authorised")
 		}

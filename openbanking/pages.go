@@ -474,6 +474,7 @@ func (s *Server) handleAuthorizePost(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.bank.DB.ExecContext(ctx, `UPDATE ob_consents SET customer_id = $1 WHERE id = $2`, cust, cons.ID)
+		s.forgetGrants()
 		record("ok")
 		redirectBack(w, r, a, url.Values{"error": {"access_denied"}, "error_description": {"the customer rejected the request"}})
 	case "approve":
@@ -541,6 +542,7 @@ func (s *Server) approve(ctx context.Context, a authzRequest, c *client, cons *c
 			VALUES ($1, $2, $3, $4, $5, $6)`, auth.HashToken(code), cons.ID, c.ID, a.RedirectURI, a.Challenge, now.Add(CodeTTL).UnixMicro())
 		return err
 	})
+	s.forgetGrants()
 	if err != nil {
 		return "", err
 	}

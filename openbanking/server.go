@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"katong/bank"
+	"katong/shortcache"
 )
 
 // Client is a third party registered with the bank (the wallet platform).
@@ -75,7 +76,20 @@ type Server struct {
 	// BaseURL, if set ("https://bank.example"), makes the absolute links
 	// of the API; otherwise they are made from the request's host.
 	BaseURL string
+
+	// The access tokens and consents the data endpoints read on every
+	// request, kept for GrantCache (shortcache). Every change to a token or
+	// a consent through this process forgets them all (forgetGrants).
+	tokens   *shortcache.Cache[string, token]
+	consents *shortcache.Cache[string, consent]
 }
+
+// GrantCache is how long the data endpoints of one instance may honour an
+// access token or a consent as they last read it: a consent revoked or a
+// token ended through another instance stops working here within this
+// time; through this one, at once. Refresh tokens and the consent pages
+// always read afresh.
+const GrantCache = time.Second
 
 // New returns the Open Banking server of the bank for the registered
 // clients. Client secrets are kept only as keyed hashes.
@@ -84,7 +98,8 @@ func New(b *bank.Bank, clients []Client, log *slog.Logger) *Server {
 		log = slog.Default()
 	}
 	s := &Server{bank: b, clients: map[string]*client{}, log: log,
-		prefix: "/banks/" + string(b.Config.ID), PageSize: 100}
+		prefix: "/banks/" + string(b.Config.ID), PageSize: 100,
+		tokens: shortcache.New[string, token](GrantCache), consents: shortcache.New[string, consent](GrantCache)}
 	for _, c := range clients {
 		s.clients[c.ID] = &client{ID: c.ID, Name: c.Name, secretMAC: s.secretMAC(c.Secret),
 			RedirectURIs: append([]string(nil), c.RedirectURIs...), Payments: c.Payments}

@@ -79,6 +79,22 @@ func (s *Server) consent(ctx context.Context, id string) (*consent, error) {
 	return c, nil
 }
 
+// cachedConsent is consent for the data endpoints, through the grant
+// cache; the caller gets its own copy.
+func (s *Server) cachedConsent(ctx context.Context, id string) (*consent, error) {
+	now := s.bank.Now()
+	c, ok, epoch := s.consents.Get(id, now)
+	if !ok {
+		read, err := s.consent(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		c = *read
+		s.consents.Put(id, c, now, epoch)
+	}
+	return &c, nil
+}
+
 func (s *Server) insertConsent(ctx context.Context, c *consent) error {
 	_, err := s.bank.DB.ExecContext(ctx, `INSERT INTO ob_consents (`+consentCols+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
@@ -114,6 +130,7 @@ func (s *Server) endConsent(ctx context.Context, id, status, reason string, from
 		_, err = tx.ExecContext(ctx, `UPDATE ob_tokens SET revoked_at = $1 WHERE consent_id = $2 AND revoked_at = 0`, now, id)
 		return err
 	})
+	s.forgetGrants()
 	return changed, err
 }
 
@@ -215,14 +232,27 @@ func (s *Server) lookupToken(ctx context.Context, tok, kind string) (*token, err
 	if tok == "" || len(tok) > 512 {
 		return nil, katong.Errorf(katong.EUnauthorized, "no token")
 	}
-	var t token
-	err := s.bank.DB.Row(ctx, `SELECT kind, client_id, consent_id, expires_at, revoked_at FROM ob_tokens WHERE token_hash = $1`,
-		auth.HashToken(tok)).Scan(&t.Kind, &t.ClientID, &t.ConsentID, &t.Expires, &t.Revoked)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, katong.Errorf(katong.EUnauthorized, "unknown token")
-	} else if err != nil {
+	t, err := s.readToken(ctx, string(auth.HashToken(tok)))
+	if err != nil {
 		return nil, err
 	}
+	return s.checkToken(t, kind)
+}
+
+// readToken reads the token row of a token hash.
+func (s *Server) readToken(ctx context.Context, hash string) (token, error) {
+	var t token
+	err := s.bank.DB.Row(ctx, `SELECT kind, client_id, consent_id, expires_at, revoked_at FROM ob_tokens WHERE token_hash = $1`,
+		[]byte(hash)).Scan(&t.Kind, &t.ClientID, &t.ConsentID, &t.Expires, &t.Revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, katong.Errorf(katong.EUnauthorized, "unknown token")
+	}
+	return t, err
+}
+
+// checkToken refuses a token of another kind (unless kind is ""), a
+// revoked or an expired one.
+func (s *Server) checkToken(t token, kind string) (*token, error) {
 	switch {
 	case kind != "" && t.Kind != kind:
 		return nil, katong.Errorf(katong.EUnauthorized, "token of another kind")
@@ -232,6 +262,32 @@ func (s *Server) lookupToken(ctx context.Context, tok, kind string) (*token, err
 		return nil, katong.Errorf(katong.EUnauthorized, "token expired")
 	}
 	return &t, nil
+}
+
+// forgetGrants drops every cached token and consent: called after each
+// change to either.
+func (s *Server) forgetGrants() {
+	s.tokens.DropIf(func(string, token) bool { return true })
+	s.consents.DropIf(func(string, consent) bool { return true })
+}
+
+// cachedToken is lookupToken for the data endpoints, through the grant
+// cache. The checks run on every call, on the row as last read.
+func (s *Server) cachedToken(ctx context.Context, tok string) (*token, error) {
+	if tok == "" || len(tok) > 512 {
+		return nil, katong.Errorf(katong.EUnauthorized, "no token")
+	}
+	now := s.bank.Now()
+	key := string(auth.HashToken(tok))
+	t, ok, epoch := s.tokens.Get(key, now)
+	if !ok {
+		var err error
+		if t, err = s.readToken(ctx, key); err != nil {
+			return nil, err
+		}
+		s.tokens.Put(key, t, now, epoch)
+	}
+	return s.checkToken(t, "")
 }
 
 // Purge deletes tokens and codes that expired more than a day ago.
