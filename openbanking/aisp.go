@@ -54,12 +54,12 @@ func (s *Server) registerAPI(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+a+"/account-access-consents", s.withApp(s.handleCreateConsent))
 	mux.HandleFunc("GET "+a+"/account-access-consents/{ConsentId}", s.withApp(s.handleGetConsent))
 	mux.HandleFunc("DELETE "+a+"/account-access-consents/{ConsentId}", s.withApp(s.handleDeleteConsent))
-	mux.HandleFunc("GET "+a+"/accounts", s.withConsent(s.handleAccounts))
-	mux.HandleFunc("GET "+a+"/accounts/{AccountId}", s.withConsent(s.handleAccount))
-	mux.HandleFunc("GET "+a+"/accounts/{AccountId}/balances", s.withConsent(s.handleBalances))
-	mux.HandleFunc("GET "+a+"/accounts/{AccountId}/transactions", s.withConsent(s.handleTransactions))
+	mux.HandleFunc("GET "+a+"/accounts", s.withConsent(cached, s.handleAccounts))
+	mux.HandleFunc("GET "+a+"/accounts/{AccountId}", s.withConsent(cached, s.handleAccount))
+	mux.HandleFunc("GET "+a+"/accounts/{AccountId}/balances", s.withConsent(cached, s.handleBalances))
+	mux.HandleFunc("GET "+a+"/accounts/{AccountId}/transactions", s.withConsent(cached, s.handleTransactions))
 	p := s.pisp()
-	mux.HandleFunc("POST "+p+"/wallet-payments", s.withConsent(s.handleCreatePayment))
+	mux.HandleFunc("POST "+p+"/wallet-payments", s.withConsent(fresh, s.handleCreatePayment))
 	mux.HandleFunc("GET "+p+"/wallet-payments/{WalletPaymentId}", s.withClient(s.handleGetPayment))
 	mux.HandleFunc("POST "+p+"/wallet-payments/{WalletPaymentId}/refunds", s.withClient(s.handleRefund))
 }
@@ -170,13 +170,29 @@ type caller struct {
 	consent *consent // for a consent (PSU) token
 }
 
+// grants says how a guard reads the token and its consent: afresh, or
+// through the grant cache (only the account-information data endpoints:
+// nothing that moves money or changes a consent).
+type grants bool
+
+const (
+	fresh  grants = false
+	cached grants = true
+)
+
 // authorise checks Accept and the bearer token. Unknown, expired or
 // revoked tokens are EUnauthorized (401).
-func (s *Server) authorise(r *http.Request) (*caller, error) {
+func (s *Server) authorise(r *http.Request, g grants) (*caller, error) {
 	if !acceptsJSON(r) {
 		return nil, obErr(cNotAcceptable, "Accept", "only application/json is served")
 	}
-	t, err := s.cachedToken(r.Context(), web.BearerToken(r))
+	var t *token
+	var err error
+	if g == cached {
+		t, err = s.cachedToken(r.Context(), web.BearerToken(r))
+	} else {
+		t, err = s.lookupToken(r.Context(), web.BearerToken(r), "")
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +209,7 @@ func (s *Server) authorise(r *http.Request) (*caller, error) {
 // withApp guards the consent endpoints: a client-credentials token.
 func (s *Server) withApp(h func(http.ResponseWriter, *http.Request, *caller) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		c, err := s.authorise(r)
+		c, err := s.authorise(r, fresh)
 		if err == nil && c.token.Kind != "app" {
 			err = obErr(cOutsideConsent, "", "this endpoint needs a client-credentials token")
 		}
@@ -209,9 +225,9 @@ func (s *Server) withApp(h func(http.ResponseWriter, *http.Request, *caller) err
 // withClient guards endpoints any token of the client may call.
 func (s *Server) withClient(h func(http.ResponseWriter, *http.Request, *caller) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		c, err := s.authorise(r)
+		c, err := s.authorise(r, fresh)
 		if err == nil && c.token.Kind == "access" {
-			c.consent, err = s.liveConsent(r.Context(), c.token.ConsentID, s.cachedConsent)
+			c.consent, err = s.liveConsent(r.Context(), c.token.ConsentID, s.consent)
 		}
 		if err == nil {
 			err = h(w, r, c)
@@ -223,16 +239,20 @@ func (s *Server) withClient(h func(http.ResponseWriter, *http.Request, *caller) 
 }
 
 // withConsent guards the data endpoints: a token bound to an authorised,
-// unexpired consent. An expired consent becomes EXPD (TKXP) and the
-// answer is 401.
-func (s *Server) withConsent(h func(http.ResponseWriter, *http.Request, *caller) error) http.HandlerFunc {
+// unexpired consent, read through the grant cache (g) or afresh. An
+// expired consent becomes EXPD (TKXP) and the answer is 401.
+func (s *Server) withConsent(g grants, h func(http.ResponseWriter, *http.Request, *caller) error) http.HandlerFunc {
+	read := s.consent
+	if g == cached {
+		read = s.cachedConsent
+	}
 	return func(w http.ResponseWriter, r *http.Request) {
-		c, err := s.authorise(r)
+		c, err := s.authorise(r, g)
 		if err == nil && c.token.Kind != "access" {
 			err = obErr(cOutsideConsent, "", "this endpoint needs a token bound to a consent")
 		}
 		if err == nil {
-			c.consent, err = s.liveConsent(r.Context(), c.token.ConsentID, s.cachedConsent)
+			c.consent, err = s.liveConsent(r.Context(), c.token.ConsentID, read)
 		}
 		if err == nil {
 			err = h(w, r, c)

@@ -1,6 +1,7 @@
 package openbanking_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -651,8 +652,9 @@ func TestSpecCheckCatches(t *testing.T) {
 
 // TestGrantCacheAcrossInstances: a consent deleted through this instance
 // stops its token here at once; another instance of the same bank (a
-// second Server on the same database) honours what it last read for at
-// most openbanking.GrantCache.
+// second Server on the same database) may answer its account-information
+// reads from what it last read for at most openbanking.GrantCache, but
+// never takes a payment under it.
 func TestGrantCacheAcrossInstances(t *testing.T) {
 	e := newEnv(t)
 	g := e.authorise(e.wallet, allPerms, e.w.Alice, nil)
@@ -685,6 +687,20 @@ func TestGrantCacheAcrossInstances(t *testing.T) {
 	}
 	if s := get(e.srv.URL); s != 401 {
 		t.Fatalf("here, right after the delete: %d; want 401", s)
+	}
+	body, _ := json.Marshal(payBody(g.accounts[0], "1.00", "after the delete"))
+	req, _ := http.NewRequest("POST", srv.URL+"/banks/galaxy"+payments, bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+g.access)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("x-idempotency-key", katong.NewKey())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Fatalf("a payment there, right after the delete: %d; want 401", resp.StatusCode)
 	}
 	e.clock.Add(openbanking.GrantCache)
 	if s := get(srv.URL); s != 401 {

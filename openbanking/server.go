@@ -84,11 +84,12 @@ type Server struct {
 	consents *shortcache.Cache[string, consent]
 }
 
-// GrantCache is how long the data endpoints of one instance may honour an
-// access token or a consent as they last read it: a consent revoked or a
-// token ended through another instance stops working here within this
-// time; through this one, at once. Refresh tokens and the consent pages
-// always read afresh.
+// GrantCache is how long the account-information data endpoints of one
+// instance may honour an access token or a consent as they last read it:
+// a consent revoked or a token ended through another instance stops
+// working here within this time; through this one, at once. Payments,
+// refunds, refresh tokens, the consent endpoints and pages always read
+// afresh.
 const GrantCache = time.Second
 
 // New returns the Open Banking server of the bank for the registered
