@@ -22,10 +22,17 @@ type Record struct {
 	Detail  string
 }
 
-// Audit appends a record. Card must already be masked; Audit masks
-// anything that still looks like a card or ID number. Every balance query
-// writes a record: they share commits (group commit).
+// Audit appends a record durably: staff actions, card checks, consents.
+// Card must already be masked; Audit masks anything that still looks like
+// a card or ID number. The queries this process queued before it (Use)
+// are written first, so that the log keeps the order things happened in.
 func (s *Service) Audit(ctx context.Context, r Record) error {
+	if r.At.IsZero() {
+		r.At = s.Now()
+	}
+	if err := s.Flush(ctx); err != nil {
+		return err
+	}
 	return s.db.Grouped(ctx, func(ctx context.Context, tx *sql.Tx) error { return s.AuditTx(ctx, tx, r) })
 }
 

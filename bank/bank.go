@@ -15,6 +15,7 @@ import (
 	"katong/auth"
 	"katong/ledger"
 	"katong/secret"
+	"katong/shortcache"
 	"katong/sqlstore"
 )
 
@@ -27,7 +28,13 @@ type Bank struct {
 	Auth   *auth.Service
 	// Now is the clock; tests move it.
 	Now func() time.Time
+
+	cards *shortcache.Cache[katong.CardID, katong.Card] // by id: a card never changes once issued
 }
+
+// cardCache is how long a card read by id is kept: a card row is never
+// changed once issued, so this only bounds the memory.
+const cardCache = time.Minute
 
 // New returns the bank on its database. It opens the bank's own accounts
 // if they are missing and starts the ledger; Close stops it.
@@ -38,7 +45,7 @@ func New(ctx context.Context, cfg katong.Bank, db *sqlstore.DB, vault *secret.Va
 	if o.Now == nil {
 		o.Now = db.Now
 	}
-	b := &Bank{Config: cfg, DB: db, Vault: vault, Now: o.Now,
+	b := &Bank{Config: cfg, DB: db, Vault: vault, Now: o.Now, cards: shortcache.New[katong.CardID, katong.Card](cardCache),
 		Ledger: ledger.New(db.Ledger(), o),
 		Auth:   auth.New(db, func(s string) string { return hex.EncodeToString(vault.Lookup("key", s)) })}
 	b.Auth.Now = func() time.Time { return b.Now() }
@@ -154,7 +161,17 @@ func scanCard(row sqlstore.Scanner) (*katong.Card, error) {
 
 // Card returns a card by id. Returns ENotFound if there is none.
 func (b *Bank) Card(ctx context.Context, id katong.CardID) (*katong.Card, error) {
-	return scanCard(b.DB.Row(ctx, `SELECT `+cardCols+` FROM cards WHERE id = $1`, id))
+	now := time.Now() // the cache's own time: a moved test clock must not keep rows
+	c, ok, epoch := b.cards.Get(id, now)
+	if !ok {
+		read, err := scanCard(b.DB.Row(ctx, `SELECT `+cardCols+` FROM cards WHERE id = $1`, id))
+		if err != nil {
+			return nil, err
+		}
+		c = *read
+		b.cards.Put(id, c, now, epoch)
+	}
+	return &c, nil
 }
 
 // CardByNumber returns the card with the number, looked up by its HMAC.

@@ -82,6 +82,9 @@ type Server struct {
 	// a consent through this process forgets them all (forgetGrants).
 	tokens   *shortcache.Cache[string, token]
 	consents *shortcache.Cache[string, consent]
+	// The accounts found in consents by AccountId (accountIn): they never
+	// change, so the minute only bounds the memory.
+	accounts *shortcache.Cache[string, consentAccount]
 }
 
 // GrantCache is how long the account-information data endpoints of one
@@ -100,7 +103,8 @@ func New(b *bank.Bank, clients []Client, log *slog.Logger) *Server {
 	}
 	s := &Server{bank: b, clients: map[string]*client{}, log: log,
 		prefix: "/banks/" + string(b.Config.ID), PageSize: 100,
-		tokens: shortcache.New[string, token](GrantCache), consents: shortcache.New[string, consent](GrantCache)}
+		tokens: shortcache.New[string, token](GrantCache), consents: shortcache.New[string, consent](GrantCache),
+		accounts: shortcache.New[string, consentAccount](time.Minute)}
 	for _, c := range clients {
 		s.clients[c.ID] = &client{ID: c.ID, Name: c.Name, secretMAC: s.secretMAC(c.Secret),
 			RedirectURIs: append([]string(nil), c.RedirectURIs...), Payments: c.Payments}

@@ -174,6 +174,15 @@ func (s *Server) consentAccounts(ctx context.Context, c *consent) ([]consentAcco
 // client never had is cUnknownID (400 U011); a real one outside the
 // consent is cOutsideConsent (403).
 func (s *Server) accountIn(ctx context.Context, c *consent, obID string) (*consentAccount, error) {
+	// An AccountId's account and its place in a consent never change once
+	// made: what was found is kept (whether the consent still holds is
+	// liveConsent's question, asked on every request).
+	key := c.ID + "\x00" + obID
+	now := time.Now()
+	if ca, ok, _ := s.accounts.Get(key, now); ok {
+		return &ca, nil
+	}
+	_, _, epoch := s.accounts.Get(key, now)
 	var acct katong.AccountID
 	var card sql.NullInt64
 	err := s.bank.DB.Row(ctx, `SELECT i.account_id, ca.card_id FROM ob_account_ids i
@@ -187,7 +196,9 @@ func (s *Server) accountIn(ctx context.Context, c *consent, obID string) (*conse
 	case !card.Valid:
 		return nil, obErr(cOutsideConsent, "AccountId", "the account is not in the consent")
 	}
-	return &consentAccount{ObID: obID, AccountID: acct, CardID: katong.CardID(card.Int64)}, nil
+	ca := consentAccount{ObID: obID, AccountID: acct, CardID: katong.CardID(card.Int64)}
+	s.accounts.Put(key, ca, now, epoch)
+	return &ca, nil
 }
 
 // obAccountID returns (making it on first use) the client's opaque id of
