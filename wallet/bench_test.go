@@ -1,12 +1,12 @@
 package wallet_test
 
 import (
+	"flag"
 	"fmt"
-	"io"
-	"net/http"
-	"sort"
-	"sync"
-	"sync/atomic"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"testing"
 	"time"
 
@@ -14,94 +14,59 @@ import (
 )
 
 // BenchmarkWalletBalance: 32 clients asking the wallet for a card's
-// balance at once, each answer a real HTTP call from the wallet to the
-// bank's AIS API on loopback (the bank's per-card wallet limit off).
-// "max" runs the clients flat out; "half" sends at half the rate "max"
-// reached: request i is due at start + i/rate, whichever client is free
-// sends it, and its latency counts from when it was due (so a client
-// that falls behind adds its wait, as a user would see it). Each reports
-// requests per second and the p50 and p99 latency.
+// balance, each answer a real HTTP call from the wallet to the bank's AIS
+// API on loopback (the bank's per-card wallet limit off). The clients are
+// the project's load tool (`katong load`) in its own process, as a load
+// generator is: "max" runs them flat out; "half" sends at half the rate
+// "max" reached on a fixed schedule, latency counted from when each
+// request was due. Each reports requests per second and the p50 and p99
+// latency. b.N is not used: each part runs for -benchtime (default 5 s).
 func BenchmarkWalletBalance(b *testing.B) {
-	const clients = 32
 	e := newEnv(b, options{quiet: true, breaker: breakerOff, settle: time.Hour})
 	e.world.Bank.Config.Limits.Wallet = katong.Rate{}
 	tok := e.user("13800138000")
 	id := e.bind(tok, e.world.Alice)
-	url := fmt.Sprintf("%s/wallet/api/v1/cards/%d/balance", e.url, id)
-	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxIdleConns: clients}
-	b.Cleanup(tr.CloseIdleConnections)
-	c := &http.Client{Transport: tr}
-	get := func() error {
-		req, _ := http.NewRequest("GET", url, nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := c.Do(req)
+	bin := filepath.Join(b.TempDir(), "katong")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/katong").CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	dur := 5 * time.Second
+	if f := flag.Lookup("test.benchtime"); f != nil {
+		if d, err := time.ParseDuration(f.Value.String()); err == nil {
+			dur = d
+		}
+	}
+	report := regexp.MustCompile(`rate=([0-9.]+)/s p50=(\S+) p99=(\S+)`)
+	// load runs the tool for d at rate (0: flat out) and returns requests
+	// per second and the p50 and p99 latencies in milliseconds.
+	load := func(b *testing.B, d time.Duration, rate float64) (got, p50, p99 float64) {
+		out, err := exec.Command(bin, "load", "--url", e.url, "--op", "get",
+			"--path", fmt.Sprintf("/wallet/api/v1/cards/%d/balance", id), "--header", "Authorization: Bearer "+tok,
+			"--clients", "32", "--duration", d.String(), "--rate", strconv.FormatFloat(rate, 'f', 0, 64)).CombinedOutput()
 		if err != nil {
-			return err
+			b.Fatalf("katong load: %v\n%s", err, out)
 		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			return fmt.Errorf("status %d", resp.StatusCode)
+		m := report.FindSubmatch(out)
+		if m == nil || regexp.MustCompile(`\d+ × `).Match(out) {
+			b.Fatalf("katong load: %s", out)
 		}
-		return nil
+		ms := func(s []byte) float64 {
+			d, _ := time.ParseDuration(string(s))
+			return float64(d) / float64(time.Millisecond)
+		}
+		got, _ = strconv.ParseFloat(string(m[1]), 64)
+		return got, ms(m[2]), ms(m[3])
 	}
-	for i := 0; i < clients; i++ { // warm the connections
-		if err := get(); err != nil {
-			b.Fatal(err)
-		}
-	}
-	// run makes b.N requests from the clients, flat out when rate is 0,
-	// else each at its due time.
-	run := func(b *testing.B, rate float64) float64 {
-		lat := make([]time.Duration, b.N)
-		var next atomic.Int64
-		var failed atomic.Value
-		var wg sync.WaitGroup
-		b.ResetTimer()
-		start := time.Now()
-		for g := 0; g < clients; g++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					i := next.Add(1) - 1
-					if i >= int64(b.N) {
-						return
-					}
-					t0 := time.Now()
-					if rate > 0 {
-						t0 = start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
-						time.Sleep(time.Until(t0))
-					}
-					if err := get(); err != nil {
-						failed.Store(err)
-						return
-					}
-					lat[i] = time.Since(t0)
-				}
-			}()
-		}
-		wg.Wait()
-		elapsed := time.Since(start)
-		b.StopTimer()
-		if err, _ := failed.Load().(error); err != nil {
-			b.Fatal(err)
-		}
-		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-		ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-		achieved := float64(b.N) / elapsed.Seconds()
-		b.ReportMetric(achieved, "req/s")
-		b.ReportMetric(ms(lat[len(lat)/2]), "p50-ms")
-		b.ReportMetric(ms(lat[len(lat)*99/100]), "p99-ms")
+	measure := func(b *testing.B, rate float64) float64 {
+		got, p50, p99 := load(b, dur, rate)
+		b.ReportMetric(got, "req/s")
+		b.ReportMetric(p50, "p50-ms")
+		b.ReportMetric(p99, "p99-ms")
 		b.ReportMetric(0, "ns/op")
-		return achieved
+		return got
 	}
+	load(b, time.Second, 0) // warm up: connections, caches, statements
 	var max float64
-	b.Run("max", func(b *testing.B) { max = run(b, 0) })
-	b.Run("half", func(b *testing.B) {
-		if max == 0 {
-			b.Skip("no maximum measured")
-		}
-		run(b, max/2)
-	})
+	b.Run("max", func(b *testing.B) { max = measure(b, 0) })
+	b.Run("half", func(b *testing.B) { measure(b, max/2) })
 }

@@ -7,91 +7,101 @@ import (
 	"fmt"
 	"io"
 	"katong"
+	"katong/loadgen"
 	"math/rand/v2"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
-// runLoad is `katong load`: it drives a running bank's ledger API with
-// concurrent clients and reports throughput and latency percentiles.
+// runLoad is `katong load`: it drives a running Katong with concurrent
+// clients (loadgen) and reports throughput and latency percentiles. The
+// ops transfer and balance use a bank's ledger API; get sends GET --path
+// with the given headers (a wallet or bank-app API with a bearer token).
 //
 //	katong load --url http://127.0.0.1:8080/banks/galaxy --key demo-ledger-key --accounts 10-10009 --op transfer --clients 32 --duration 10s
+//	katong load --url http://127.0.0.1:8080 --op get --path /wallet/api/v1/cards/1/balance --header 'Authorization: Bearer …' --rate 2000
 func runLoad(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
-	base := fs.String("url", "http://127.0.0.1:8080/banks/galaxy", "the bank's base URL")
-	key := fs.String("key", "demo-ledger-key", "the bank's ledger API key")
-	accounts := fs.String("accounts", "", "account id range FIRST-LAST (from `katong seed`)")
-	op := fs.String("op", "transfer", "transfer or balance")
+	base := fs.String("url", "http://127.0.0.1:8080/banks/galaxy", "the base URL")
+	key := fs.String("key", "demo-ledger-key", "the bank's ledger API key (transfer, balance)")
+	accounts := fs.String("accounts", "", "account id range FIRST-LAST (from `katong seed`; transfer, balance)")
+	op := fs.String("op", "transfer", "transfer, balance or get")
+	path := fs.String("path", "", "the path to GET under --url (get)")
+	var headers headerList
+	fs.Var(&headers, "header", "a request header 'Name: value' (get; repeatable)")
 	clients := fs.Int("clients", 32, "concurrent clients")
 	duration := fs.Duration("duration", 10*time.Second, "how long to run")
+	rate := fs.Float64("rate", 0, "requests per second, latency counted from when each was due (0: flat out)")
 	if err := fs.Parse(args); err != nil {
 		return err
-	}
-	first, last, err := parseRange(*accounts)
-	if err != nil {
-		return err
-	}
-	if *op != "transfer" && *op != "balance" {
-		return fmt.Errorf("--op must be transfer or balance")
-	}
-	if *clients < 1 || *clients > 4096 {
-		return fmt.Errorf("--clients must be between 1 and 4096")
 	}
 	tr := &http.Transport{MaxIdleConns: *clients * 2, MaxIdleConnsPerHost: *clients * 2}
 	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	defer tr.CloseIdleConnections()
-	ctx, cancel := context.WithTimeout(ctx, *duration)
-	defer cancel()
-	var mu sync.Mutex
-	var lat []time.Duration
-	errs := map[string]int{}
-	var wg sync.WaitGroup
-	start := time.Now()
-	for c := range *clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := rand.New(rand.NewPCG(uint64(c), uint64(time.Now().UnixNano())))
-			var mine []time.Duration
-			for ctx.Err() == nil {
-				t0 := time.Now()
-				status, err := loadOnce(ctx, hc, *base, *key, *op, first, last, r)
-				if ctx.Err() != nil {
-					break
-				}
-				mu.Lock()
-				if err != nil {
-					errs[err.Error()]++
-				} else if status >= 300 {
-					errs["HTTP "+strconv.Itoa(status)]++
-				}
-				mu.Unlock()
-				mine = append(mine, time.Since(t0))
-			}
-			mu.Lock()
-			lat = append(lat, mine...)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	slices.Sort(lat)
-	pct := func(p float64) time.Duration {
-		if len(lat) == 0 {
-			return 0
+	var do func(ctx context.Context, r *rand.Rand) (int, error)
+	switch *op {
+	case "transfer", "balance":
+		first, last, err := parseRange(*accounts)
+		if err != nil {
+			return err
 		}
-		return lat[min(len(lat)-1, int(float64(len(lat))*p))]
+		do = func(ctx context.Context, r *rand.Rand) (int, error) {
+			return loadOnce(ctx, hc, *base, *key, *op, first, last, r)
+		}
+	case "get":
+		if !strings.HasPrefix(*path, "/") {
+			return fmt.Errorf("--op get needs --path, starting with /")
+		}
+		u := strings.TrimSuffix(*base, "/") + *path
+		do = func(ctx context.Context, _ *rand.Rand) (int, error) {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+			if err != nil {
+				return 0, err
+			}
+			for _, h := range headers {
+				req.Header.Set(h[0], h[1])
+			}
+			return send(hc, req)
+		}
+	default:
+		return fmt.Errorf("--op must be transfer, balance or get")
 	}
-	fmt.Fprintf(stdout, "op=%s clients=%d duration=%s requests=%d rate=%.0f/s p50=%s p99=%s\n", *op, *clients,
-		elapsed.Round(time.Millisecond), len(lat), float64(len(lat))/elapsed.Seconds(), pct(0.50), pct(0.99))
-	for e, n := range errs {
+	res, err := loadgen.Run(ctx, loadgen.Config{Clients: *clients, Duration: *duration, Rate: *rate, Do: do})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "op=%s clients=%d duration=%s %s\n", *op, *clients, res.Elapsed.Round(time.Millisecond), res)
+	for e, n := range res.Errors {
 		fmt.Fprintf(stdout, "  %d × %s\n", n, e)
 	}
 	return nil
+}
+
+// headerList is a repeatable --header flag.
+type headerList [][2]string
+
+func (h *headerList) String() string { return fmt.Sprint(*h) }
+
+func (h *headerList) Set(v string) error {
+	name, value, ok := strings.Cut(v, ":")
+	if !ok || strings.TrimSpace(name) == "" {
+		return fmt.Errorf("a header is 'Name: value'")
+	}
+	*h = append(*h, [2]string{strings.TrimSpace(name), strings.TrimSpace(value)})
+	return nil
+}
+
+// send does req and reads the whole answer.
+func send(hc *http.Client, req *http.Request) (int, error) {
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
 }
 
 func loadOnce(ctx context.Context, hc *http.Client, base, key, op string, first, last int64, r *rand.Rand) (int, error) {
@@ -116,13 +126,7 @@ func loadOnce(ctx context.Context, hc *http.Client, base, key, op string, first,
 		return 0, err
 	}
 	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := hc.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode, nil
+	return send(hc, req)
 }
 
 func parseRange(s string) (int64, int64, error) {
