@@ -52,7 +52,10 @@ func TestOpenLoop(t *testing.T) {
 	// One client, 10 ms per request, due every 2 ms: each waits longer
 	// than the last.
 	res, err = loadgen.Run(context.Background(), loadgen.Config{Clients: 1, Duration: 300 * time.Millisecond, Rate: 500,
-		Do: func(ctx context.Context, r *rand.Rand) (int, error) { time.Sleep(10 * time.Millisecond); return 200, nil }})
+		Do: func(ctx context.Context, r *rand.Rand) (int, error) {
+			time.Sleep(10 * time.Millisecond)
+			return 200, nil
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
