@@ -33,7 +33,7 @@ var Dialect = sqlstore.Dialect{
 	Lock:    "SELECT pg_advisory_xact_lock(7203961)",
 	Writers: 4,
 	// Asynchronous commit: crash-consistent, flushed by the WAL writer
-	// within 3 × wal_writer_delay (sqlstore.DB.GroupedUnflushed).
+	// within 3 × wal_writer_delay (an unflushed sqlstore.Batch).
 	NoFlush: "SET synchronous_commit TO off",
 	IDs:     "SELECT nextval(pg_get_serial_sequence('txns', 'id')) FROM generate_series(1, $1)",
 }

@@ -32,7 +32,7 @@ var Dialect = sqlstore.Dialect{
 	},
 	// In WAL mode NORMAL commits write the WAL without an fsync; the
 	// database stays consistent, and the next FULL commit or checkpoint
-	// makes them durable (sqlstore.DB.GroupedUnflushed).
+	// makes them durable (an unflushed sqlstore.Batch).
 	NoFlush: "PRAGMA synchronous=NORMAL",
 	Local:   true,
 }

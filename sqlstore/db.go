@@ -39,7 +39,7 @@ type Dialect struct {
 	// SQLite (one writer), more for PostgreSQL (row locks).
 	Writers int
 	// NoFlush makes a connection's commits stop waiting for the disk
-	// while staying crash-consistent (see GroupedUnflushed); "" where the
+	// while staying crash-consistent (an unflushed Batch); "" where the
 	// engine cannot.
 	NoFlush string
 	// Local is true where the database runs in this process (SQLite): a

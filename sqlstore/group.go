@@ -42,8 +42,12 @@ type batchCall[T any] struct {
 }
 
 // NewBatch returns a batch writer on db. An unflushed batch commits
-// without waiting for the disk (see GroupedUnflushed); only records that
-// may lose their last milliseconds to a power cut may be written so.
+// without waiting for the disk (the dialect's NoFlush: PostgreSQL's
+// asynchronous commit, SQLite's synchronous NORMAL in WAL mode), on
+// connections of its own that never go back to the pool: the database
+// stays consistent and a killed process loses nothing committed, but a
+// power cut may lose the last commits. Only records that may be lost so
+// are written that way; never a balance.
 func NewBatch[T any](db *DB, unflushed bool, write func(context.Context, *sql.Tx, []T) error) *Batch[T] {
 	return &Batch[T]{db: db, write: write, unflushed: unflushed && db.Dialect.NoFlush != ""}
 }
@@ -73,8 +77,9 @@ func (b *Batch[T]) Do(ctx context.Context, item T) error {
 }
 
 // Later queues item like Do but does not wait for its commit: for records
-// whose loss in a crash is acceptable because another, durable record
-// exists. onErr, if not nil, gets a failure.
+// whose loss in the last milliseconds before a crash is acceptable (a
+// query's audit record and limit count: auth.Service.Use). It blocks
+// while the queue is full. onErr, if not nil, gets a failure.
 func (b *Batch[T]) Later(item T, onErr func(error)) {
 	fail := func() {
 		if onErr != nil {
