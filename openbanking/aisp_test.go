@@ -579,7 +579,7 @@ func TestLimitsAndStatus(t *testing.T) {
 	if r := e.api("GET", tp, g.access, nil); r.Status != 429 || r.Header.Get("Retry-After") == "" {
 		t.Errorf("4th transactions read in a minute: %d", r.Status)
 	}
-	e.clock.Add(time.Minute)
+	e.clock.Advance(time.Minute)
 	if r := e.api("GET", path, g.access, nil); r.Status != 200 {
 		t.Errorf("after the window: %d", r.Status)
 	}
@@ -702,7 +702,7 @@ func TestGrantCacheAcrossInstances(t *testing.T) {
 	if resp.StatusCode != 401 {
 		t.Fatalf("a payment there, right after the delete: %d; want 401", resp.StatusCode)
 	}
-	e.clock.Add(openbanking.GrantCache)
+	e.clock.Advance(openbanking.GrantCache)
 	if s := get(srv.URL); s != 401 {
 		t.Fatalf("there, %v after the delete: %d; want 401", openbanking.GrantCache, s)
 	}

@@ -31,6 +31,7 @@ import (
 	"katong/banktest"
 	"katong/openbanking"
 	"katong/sqlstore"
+	"katong/testkit"
 	"katong/web"
 )
 
@@ -160,18 +161,6 @@ func panFindings(text []byte, w *banktest.World) []string {
 
 // ---- the environment ----
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type cred struct{ id, secret string }
 
 type env struct {
@@ -180,7 +169,7 @@ type env struct {
 	ob     *openbanking.Server
 	srv    *httptest.Server
 	base   string // server URL + /banks/galaxy
-	clock  *clock
+	clock  *testkit.Clock
 	wallet cred // a payments client
 	reader cred // an AIS-only client
 	cb     string
@@ -199,7 +188,7 @@ func newEnvOn(t *testing.T, db *sqlstore.DB) *env {
 	} else {
 		w = banktest.NewOn(t, db)
 	}
-	e := &env{t: t, w: w, clock: &clock{t: time.Now()}, seen: map[string]bool{},
+	e := &env{t: t, w: w, clock: testkit.NewClock(time.Now()), seen: map[string]bool{},
 		wallet: cred{"wallet", "wallet-secret-0123456789"}, reader: cred{"reader", "reader-secret-0123456789"}}
 	w.Bank.Now = e.clock.Now
 	mux := http.NewServeMux()

@@ -310,7 +310,7 @@ func TestConsentExpiry(t *testing.T) {
 	if r := e.api("GET", aisp+"/accounts", g.access, nil); r.Status != 200 {
 		t.Fatalf("before expiry: %d", r.Status)
 	}
-	e.clock.Add(61 * time.Minute)
+	e.clock.Advance(61 * time.Minute)
 	if r := e.api("GET", aisp+"/accounts", g.access, nil); r.Status != 401 {
 		t.Errorf("after expiry: %d; want 401", r.Status)
 	}
@@ -324,14 +324,14 @@ func TestConsentExpiry(t *testing.T) {
 	verifier, challenge := pkce()
 	b := e.browser()
 	u := b.decide(b.login(e.authorizeURL(e.wallet, id, challenge, "s"), e.w.Alice), "approve", e.w.Alice.Card.ID)
-	e.clock.Add(61 * time.Second)
+	e.clock.Advance(61 * time.Second)
 	if r, m := e.token(e.wallet, url.Values{"grant_type": {"authorization_code"}, "code": {u.Query().Get("code")},
 		"code_verifier": {verifier}, "redirect_uri": {e.cb}}); r.Status != 400 || m["error"] != "invalid_grant" {
 		t.Errorf("a code after 61 s: %d %v", r.Status, m)
 	}
 	// Access tokens live 10 minutes.
 	g = e.authorise(e.wallet, allPerms, e.w.Alice, nil)
-	e.clock.Add(10*time.Minute + time.Second)
+	e.clock.Advance(10*time.Minute + time.Second)
 	if r := e.api("GET", aisp+"/accounts", g.access, nil); r.Status != 401 {
 		t.Errorf("a token after 10 min: %d; want 401", r.Status)
 	}

@@ -203,7 +203,7 @@ func TestPaymentInFlight(t *testing.T) {
 	if r := e.pay(g.access, key, payBody(g.accounts[0], "6.00", "m")); r.Status != 422 {
 		t.Errorf("in flight, other body: %d; want 422", r.Status)
 	}
-	e.clock.Add(31 * time.Second)
+	e.clock.Advance(31 * time.Second)
 	r = e.pay(g.access, key, payBody(g.accounts[0], "5.00", "m"))
 	var p paymentBody
 	r.json(t, &p)

@@ -27,6 +27,7 @@ import (
 	"katong/ivr"
 	"katong/ivr/prompts"
 	"katong/sip"
+	"katong/testkit"
 )
 
 // freePort returns a UDP port free on loopback now.
@@ -40,24 +41,6 @@ func freePort(t testing.TB) int {
 	return c.LocalAddr().(*net.UDPAddr).Port
 }
 
-// syncLog is a log the test can read while the server writes it.
-type syncLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *syncLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // line is a bank's phone line answering SIP on loopback.
 type line struct {
 	w       *banktest.World
@@ -65,7 +48,7 @@ type line struct {
 	port    int
 	prompts *prompts.Set
 	cfg     ivr.Config
-	log     *syncLog
+	log     *testkit.SyncBuffer
 }
 
 func newLine(t testing.TB, set *prompts.Set, edit func(*ivr.Config)) *line {
@@ -81,7 +64,7 @@ func newLine(t testing.TB, set *prompts.Set, edit func(*ivr.Config)) *line {
 			t.Fatal(err)
 		}
 	}
-	l := &line{w: w, port: freePort(t), prompts: set, cfg: cfg, log: &syncLog{}}
+	l := &line{w: w, port: freePort(t), prompts: set, cfg: cfg, log: &testkit.SyncBuffer{}}
 	log := slog.New(slog.NewTextHandler(l.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv, err := sip.New(sip.Config{Addr: "127.0.0.1:" + strconv.Itoa(l.port), Numbers: map[string]katong.BankID{"95588": "galaxy"}},
 		[]sip.Line{{Bank: "galaxy", IVR: ivr.New(cfg, w.Bank, nil), Prompts: set}}, log)

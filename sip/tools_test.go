@@ -1,12 +1,11 @@
 package sip_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
+	"katong/testkit"
 	"os"
 	"os/exec"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -46,26 +45,9 @@ func need(t testing.TB, ok bool, why string) {
 // ends, whatever happens. No test may hang on it.
 type tool struct {
 	cmd  *exec.Cmd
-	out  *lockedBuffer
+	out  *testkit.SyncBuffer
 	done chan struct{}
 	err  error
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func startTool(t testing.TB, limit time.Duration, dir, name string, args ...string) *tool {
@@ -82,7 +64,7 @@ func startTool(t testing.TB, limit time.Duration, dir, name string, args ...stri
 	}
 	cmd.Cancel = kill
 	cmd.WaitDelay = 2 * time.Second
-	p := &tool{cmd: cmd, out: &lockedBuffer{}, done: make(chan struct{})}
+	p := &tool{cmd: cmd, out: &testkit.SyncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	if err := cmd.Start(); err != nil {
 		cancel()

@@ -11,6 +11,7 @@ import (
 	"katong"
 	"katong/ledger"
 	"katong/sqlstore"
+	"katong/testkit"
 )
 
 // Conformance checks the ledger's rules against one database that open
@@ -42,7 +43,7 @@ func Conformance(t *testing.T, open func(t testing.TB) *sqlstore.DB) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &fixture{t: t, db: db, ctx: context.Background(),
-				clock:  NewClock(time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)),
+				clock:  testkit.NewClock(time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)),
 				client: "conf-" + t.Name()}
 			f.l = NewLedger(t, db, f.clock.Now)
 			tc.fn(f)
@@ -56,7 +57,7 @@ type fixture struct {
 	db     *sqlstore.DB
 	ctx    context.Context
 	l      *ledger.Ledger
-	clock  *Clock
+	clock  *testkit.Clock
 	client string
 	n      int
 }

@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,36 +31,6 @@ func RunOpener(t *testing.T, o Opener) {
 	t.Run("Conformance", func(t *testing.T) { Conformance(t, o.Open) })
 	t.Run("Bank", func(t *testing.T) { Bank(t, o.Open) })
 	t.Run("Model", func(t *testing.T) { Model(t, o) })
-}
-
-// Clock is a settable clock for ledger.Options.Now and sqlstore.DB.Now.
-type Clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-// NewClock returns a clock stopped at t.
-func NewClock(t time.Time) *Clock { return &Clock{now: t} }
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Set stops the clock at t.
-func (c *Clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.now = t
-	c.mu.Unlock()
-}
-
-// Advance moves the clock on by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
 }
 
 // NewLedger starts a ledger on db whose log goes to t; t's cleanup closes

@@ -16,6 +16,7 @@ import (
 	"katong"
 	"katong/ledger"
 	"katong/sqlstore"
+	"katong/testkit"
 )
 
 // Model runs T8, a scaled-down VOPR: for each seed, a random sequence of
@@ -77,7 +78,7 @@ type sim struct {
 	db    *sqlstore.DB
 	l     *ledger.Ledger
 	ctx   context.Context
-	clock *Clock
+	clock *testkit.Clock
 	rng   *rand.Rand
 	seed  uint64
 	ops   int
@@ -98,7 +99,7 @@ var clients = []string{"app", "wallet", "teller"}
 
 func newSim(t *testing.T, o Opener, db *sqlstore.DB, seed uint64, ops int) *sim {
 	s := &sim{t: t, o: o, db: db, ctx: context.Background(), seed: seed, ops: ops,
-		clock: NewClock(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)),
+		clock: testkit.NewClock(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)),
 		rng:   rand.New(rand.NewPCG(seed, 0x7838)), m: newModel(), counts: map[string]int{}}
 	db.Now = s.clock.Now
 	MustEnsureSystem(t, db)

@@ -239,24 +239,6 @@ func errCode(body string) string {
 	return m[1]
 }
 
-// clock is a movable clock for the bank.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // lastAudit returns the newest audit record.
 func (e *env) lastAudit() katongRecord {
 	e.t.Helper()

@@ -11,6 +11,7 @@ import (
 
 	"katong"
 	"katong/bank"
+	"katong/testkit"
 )
 
 func TestLogin(t *testing.T) {
@@ -272,16 +273,16 @@ func TestCSRF(t *testing.T) {
 // activity keeps it alive.
 func TestIdleTimeout(t *testing.T) {
 	e := newEnv(t)
-	clk := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, katong.Shanghai)}
+	clk := testkit.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, katong.Shanghai))
 	e.w.Bank.Now = clk.Now
 	c := e.login("t001")
 	for i := 0; i < 3; i++ {
-		clk.Add(14 * time.Minute)
+		clk.Advance(14 * time.Minute)
 		if r := c.get("/"); r.code != http.StatusOK {
 			t.Fatalf("after %d × 14 minutes of activity = %d; want 200", i+1, r.code)
 		}
 	}
-	clk.Add(15 * time.Minute)
+	clk.Advance(15 * time.Minute)
 	if r := c.get("/"); r.code != http.StatusSeeOther || r.loc != "/banks/galaxy/teller/login" {
 		t.Fatalf("after 15 idle minutes = %d %q; want 303 to login", r.code, r.loc)
 	}
