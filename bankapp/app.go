@@ -15,11 +15,11 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"katong"
 	"katong/bank"
+	"katong/shortcache"
 	"katong/web"
 )
 
@@ -47,13 +47,7 @@ type App struct {
 
 	// cards caches a customer's cards for a few seconds: cards are never
 	// moved between customers, so a short cache only delays a new card.
-	mu    sync.Mutex
-	cards map[katong.CustomerID]cardsEntry
-}
-
-type cardsEntry struct {
-	cards []*katong.Card
-	at    time.Time
+	cards *shortcache.Cache[katong.CustomerID, []*katong.Card]
 }
 
 // cardsTTL bounds how long a customer's card list is cached.
@@ -65,7 +59,7 @@ func New(b *bank.Bank, log *slog.Logger) *App {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &App{bank: b, log: log, prefix: "/banks/" + string(b.Config.ID),
-		probe: http.NewServeMux(), cards: map[katong.CustomerID]cardsEntry{}}
+		probe: http.NewServeMux(), cards: shortcache.New[katong.CustomerID, []*katong.Card](cardsTTL)}
 }
 
 // Prefix is the path every route of the app starts with: "/banks/galaxy".
@@ -160,22 +154,15 @@ func parseAccountID(s string) (katong.AccountID, error) {
 // customerCards returns the customer's cards, cached for a few seconds.
 func (a *App) customerCards(ctx context.Context, c katong.CustomerID) ([]*katong.Card, error) {
 	now := time.Now()
-	a.mu.Lock()
-	e, ok := a.cards[c]
-	a.mu.Unlock()
-	if ok && now.Sub(e.at) < cardsTTL && now.Sub(e.at) >= 0 {
-		return e.cards, nil
+	cards, ok, epoch := a.cards.Get(c, now)
+	if ok {
+		return cards, nil
 	}
 	cards, err := a.bank.Cards(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	a.mu.Lock()
-	if len(a.cards) > 10000 {
-		clear(a.cards)
-	}
-	a.cards[c] = cardsEntry{cards: cards, at: now}
-	a.mu.Unlock()
+	a.cards.Put(c, cards, now, epoch)
 	return cards, nil
 }
 
