@@ -202,14 +202,21 @@ func (b *Batch[T]) loop(barrier chan chan struct{}) {
 	}
 }
 
-// linger adds to batch what arrives within Linger, up to 256.
+// linger adds to batch what arrives within Linger, up to 256; a Flush
+// mark ends the wait at once (someone is waiting for the commit).
 func (b *Batch[T]) linger(batch []*batchCall[T]) []*batchCall[T] {
+	if batch[len(batch)-1].mark {
+		return batch
+	}
 	t := time.NewTimer(b.Linger)
 	defer t.Stop()
 	for len(batch) < 256 {
 		select {
 		case call := <-b.queue:
 			batch = append(batch, call)
+			if call.mark {
+				return batch
+			}
 		case <-t.C:
 			return batch
 		case <-b.db.groupStop:
