@@ -1,6 +1,7 @@
 package wallet
 
 import (
+	"context"
 	_ "embed"
 	"net/http"
 	"strconv"
@@ -19,16 +20,16 @@ func (w *Wallet) apiRoutes() []route {
 		{"POST /wallet/api/v1/users", w.api(false, w.apiRegister)},
 		{"POST /wallet/api/v1/sessions", w.api(false, w.apiLogin)},
 		{"DELETE /wallet/api/v1/sessions/current", w.api(true, w.apiLogout)},
-		{"GET /wallet/api/v1/cards", w.api(true, w.apiCards)},
-		{"GET /wallet/api/v1/cards/{id}", w.api(true, w.apiCard)},
+		{"GET /wallet/api/v1/cards", w.api(true, listOf("cards", w.Cards, toCard))},
+		{"GET /wallet/api/v1/cards/{id}", w.api(true, oneOf(w.Card, toCard))},
 		{"DELETE /wallet/api/v1/cards/{id}", w.api(true, w.apiUnbind)},
 		{"GET /wallet/api/v1/cards/{id}/balance", w.api(true, w.apiBalance)},
 		{"GET /wallet/api/v1/cards/{id}/records", w.api(true, w.apiRecords)},
 		{"POST /wallet/api/v1/bind", w.api(true, w.apiBind)},
 		{"POST /wallet/api/v1/bind/callback", w.api(true, w.apiBindCallback)},
-		{"GET /wallet/api/v1/payments", w.api(true, w.apiPayments)},
+		{"GET /wallet/api/v1/payments", w.api(true, listOf("payments", w.Payments, toPayment))},
 		{"POST /wallet/api/v1/payments", w.api(true, w.apiPay)},
-		{"GET /wallet/api/v1/payments/{id}", w.api(true, w.apiPayment)},
+		{"GET /wallet/api/v1/payments/{id}", w.api(true, oneOf(w.Payment, toPayment))},
 		{"POST /wallet/api/v1/payments/{id}/refunds", w.api(true, w.apiRefund)},
 		{"GET /wallet/api/v1/openapi.json", w.api(false, w.apiOpenAPI)},
 	}
@@ -72,6 +73,40 @@ func (w *Wallet) apiError(rw http.ResponseWriter, r *http.Request, err error) {
 		support = p.Support
 	}
 	web.Error(rw, r, w.log, err, support)
+}
+
+// listOf answers the user's list of things (cards, payments) under key,
+// each as toJSON makes it.
+func listOf[T, J any](key string, list func(context.Context, *User) ([]*T, error), toJSON func(*T) J) func(http.ResponseWriter, *http.Request, *User) error {
+	return func(rw http.ResponseWriter, r *http.Request, u *User) error {
+		items, err := list(r.Context(), u)
+		if err != nil {
+			return err
+		}
+		out := make([]J, 0, len(items))
+		for _, it := range items {
+			out = append(out, toJSON(it))
+		}
+		web.JSON(rw, http.StatusOK, map[string]any{key: out})
+		return nil
+	}
+}
+
+// oneOf answers one of the user's things by the path's id (another
+// user's is ENotFound, as get says), as toJSON makes it.
+func oneOf[T, J any](get func(context.Context, *User, int64) (*T, error), toJSON func(*T) J) func(http.ResponseWriter, *http.Request, *User) error {
+	return func(rw http.ResponseWriter, r *http.Request, u *User) error {
+		id, err := pathID(r)
+		if err != nil {
+			return err
+		}
+		it, err := get(r.Context(), u, id)
+		if err != nil {
+			return err
+		}
+		web.JSON(rw, http.StatusOK, toJSON(it))
+		return nil
+	}
 }
 
 func pathID(r *http.Request) (int64, error) {
@@ -143,32 +178,6 @@ type cardJSON struct {
 func toCard(c *Card) cardJSON {
 	return cardJSON{ID: c.ID, Bank: bankJSON{ID: c.Bank.ID, Name: c.Bank.Name, NameEN: c.Bank.NameEN, Colour: c.Bank.Colour,
 		Support: c.Bank.Support}, Product: c.Product, Masked: c.Masked, Tail: c.Tail, BoundAt: c.BoundAt.In(katong.Shanghai)}
-}
-
-func (w *Wallet) apiCards(rw http.ResponseWriter, r *http.Request, u *User) error {
-	cards, err := w.Cards(r.Context(), u)
-	if err != nil {
-		return err
-	}
-	out := []cardJSON{}
-	for _, c := range cards {
-		out = append(out, toCard(c))
-	}
-	web.JSON(rw, http.StatusOK, map[string]any{"cards": out})
-	return nil
-}
-
-func (w *Wallet) apiCard(rw http.ResponseWriter, r *http.Request, u *User) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	c, err := w.Card(r.Context(), u, id)
-	if err != nil {
-		return err
-	}
-	web.JSON(rw, http.StatusOK, toCard(c))
-	return nil
 }
 
 func (w *Wallet) apiUnbind(rw http.ResponseWriter, r *http.Request, u *User) error {
@@ -310,32 +319,6 @@ func toPayment(p *Payment) paymentJSON {
 		j.Refunds = append(j.Refunds, toRefund(x))
 	}
 	return j
-}
-
-func (w *Wallet) apiPayments(rw http.ResponseWriter, r *http.Request, u *User) error {
-	ps, err := w.Payments(r.Context(), u)
-	if err != nil {
-		return err
-	}
-	out := []paymentJSON{}
-	for _, p := range ps {
-		out = append(out, toPayment(p))
-	}
-	web.JSON(rw, http.StatusOK, map[string]any{"payments": out})
-	return nil
-}
-
-func (w *Wallet) apiPayment(rw http.ResponseWriter, r *http.Request, u *User) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	p, err := w.Payment(r.Context(), u, id)
-	if err != nil {
-		return err
-	}
-	web.JSON(rw, http.StatusOK, toPayment(p))
-	return nil
 }
 
 // apiPay pays from a card. The Idempotency-Key header (a UUID) makes a
