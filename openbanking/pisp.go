@@ -39,19 +39,38 @@ func wireStatus(st string) string {
 	return wirePending
 }
 
-type paymentRequest struct {
-	Data *struct {
-		AccountID        string    `json:"AccountId"`
-		InstructedAmount *obAmount `json:"InstructedAmount"`
-		Reference        string    `json:"Reference"`
-	} `json:"Data"`
+// paymentInput and refundInput are the Data of a payment's and a
+// refund's request body.
+type paymentInput struct {
+	AccountID        string    `json:"AccountId"`
+	InstructedAmount *obAmount `json:"InstructedAmount"`
+	Reference        string    `json:"Reference"`
 }
 
-type refundRequest struct {
-	Data *struct {
-		Amount    *obAmount `json:"Amount"`
-		Reference string    `json:"Reference"`
-	} `json:"Data"`
+type refundInput struct {
+	Amount    *obAmount `json:"Amount"`
+	Reference string    `json:"Reference"`
+}
+
+// writeRequest is what a payment and a refund check first: the client
+// may make wallet payments, the Idempotency-Key, and a body with Data.
+func writeRequest[D any](w http.ResponseWriter, r *http.Request, c *caller) (key string, data *D, err error) {
+	if !c.client.Payments {
+		return "", nil, obErr(katong.EForbidden, "", "this client may not make wallet payments")
+	}
+	if key, err = idempotencyKey(r); err != nil {
+		return "", nil, err
+	}
+	var req struct {
+		Data *D `json:"Data"`
+	}
+	if err := jsonBody(w, r, &req); err != nil {
+		return "", nil, err
+	}
+	if req.Data == nil {
+		return "", nil, obErr(cMissingField, "Data", "Data is required")
+	}
+	return key, req.Data, nil
 }
 
 type refundData struct {
@@ -180,39 +199,29 @@ const (
 
 func (s *Server) handleCreatePayment(w http.ResponseWriter, r *http.Request, c *caller) error {
 	ctx := r.Context()
-	if !c.client.Payments {
-		return obErr(katong.EForbidden, "", "this client may not make wallet payments")
-	}
-	key, err := idempotencyKey(r)
+	key, in, err := writeRequest[paymentInput](w, r, c)
 	if err != nil {
 		return err
 	}
-	var req paymentRequest
-	if err := jsonBody(w, r, &req); err != nil {
-		return err
-	}
-	if req.Data == nil {
-		return obErr(cMissingField, "Data", "Data is required")
-	}
-	if req.Data.AccountID == "" {
+	if in.AccountID == "" {
 		return obErr(cMissingField, "Data.AccountId", "AccountId is required")
 	}
-	amount, err := money(req.Data.InstructedAmount, "Data.InstructedAmount")
+	amount, err := money(in.InstructedAmount, "Data.InstructedAmount")
 	if err != nil {
 		return err
 	}
-	if err := checkReference(req.Data.Reference, "Data.Reference"); err != nil {
+	if err := checkReference(in.Reference, "Data.Reference"); err != nil {
 		return err
 	}
-	ca, err := s.accountIn(ctx, c.consent, req.Data.AccountID)
+	ca, err := s.accountIn(ctx, c.consent, in.AccountID)
 	if err != nil {
 		return err
 	}
 	lreq := ledger.Request{Client: "ob:" + c.client.ID, Key: key, Kind: katong.TxnPayment, From: ca.AccountID,
-		Amount: amount, Memo: req.Data.Reference}
+		Amount: amount, Memo: in.Reference}
 	now := s.bank.Now().UnixMicro()
 	p := &payment{ID: newID("wp-"), ClientID: c.client.ID, Key: key, Fingerprint: lreq.Fingerprint(), ConsentID: c.consent.ID,
-		AccountID: ca.AccountID, ObAccountID: ca.ObID, Amount: amount, Reference: req.Data.Reference, Status: stPending,
+		AccountID: ca.AccountID, ObAccountID: ca.ObID, Amount: amount, Reference: in.Reference, Status: stPending,
 		Created: now, Updated: now}
 	p, how, err := s.claimPayment(ctx, p)
 	if err != nil {
@@ -395,25 +404,15 @@ var errRefundTooLarge = obErr(katong.EInvalid, "Data.Amount.Amount", "the refund
 // back.
 func (s *Server) handleRefund(w http.ResponseWriter, r *http.Request, c *caller) error {
 	ctx := r.Context()
-	if !c.client.Payments {
-		return obErr(katong.EForbidden, "", "this client may not make wallet payments")
-	}
-	key, err := idempotencyKey(r)
+	key, in, err := writeRequest[refundInput](w, r, c)
 	if err != nil {
 		return err
 	}
-	var req refundRequest
-	if err := jsonBody(w, r, &req); err != nil {
-		return err
-	}
-	if req.Data == nil {
-		return obErr(cMissingField, "Data", "Data is required")
-	}
-	amount, err := money(req.Data.Amount, "Data.Amount")
+	amount, err := money(in.Amount, "Data.Amount")
 	if err != nil {
 		return err
 	}
-	if err := checkReference(req.Data.Reference, "Data.Reference"); err != nil {
+	if err := checkReference(in.Reference, "Data.Reference"); err != nil {
 		return err
 	}
 	p, err := s.ownPayment(ctx, c, r.PathValue("WalletPaymentId"))
@@ -424,11 +423,11 @@ func (s *Server) handleRefund(w http.ResponseWriter, r *http.Request, c *caller)
 		return katong.Errorf(katong.EConflict, "the payment is still in flight")
 	}
 	lreq := ledger.Request{Client: "ob:" + c.client.ID, Key: key, Kind: katong.TxnRefund, To: p.AccountID,
-		Amount: amount, Memo: req.Data.Reference}
+		Amount: amount, Memo: in.Reference}
 	sum := sha256.Sum256([]byte(p.ID + "\x00" + lreq.Fingerprint()))
 	now := s.bank.Now().UnixMicro()
 	f := &refund{ID: newID("wr-"), PaymentID: p.ID, ClientID: c.client.ID, Key: key, Fingerprint: hex.EncodeToString(sum[:]),
-		Amount: amount, Reference: req.Data.Reference, Status: stPending, Created: now, Updated: now}
+		Amount: amount, Reference: in.Reference, Status: stPending, Created: now, Updated: now}
 	f, how, err := s.claimRefund(ctx, f)
 	if err != nil {
 		return err
