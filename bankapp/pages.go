@@ -285,18 +285,33 @@ func statusText(st katong.AccountStatus, L map[string]string) string {
 	return string(st)
 }
 
-// GET /app/accounts/{id}: 账户查询.
-func (a *App) handleAccountPage(w http.ResponseWriter, r *http.Request) {
+// pageAccount is what an account's pages do first: the logged-in customer
+// and their account named by the path, usable (not frozen or closed) if
+// usable is set. It reports false once it has answered instead (the
+// log-in page or the error page).
+func (a *App) pageAccount(w http.ResponseWriter, r *http.Request, usable bool) (*customer, *katong.Account, *katong.Card, bool) {
 	c := a.requireLogin(w, r)
 	if c == nil {
+		return nil, nil, nil, false
+	}
+	acct, card, err := a.owned(r.Context(), c.ID, r.PathValue("id"))
+	if err == nil && usable {
+		err = bank.Usable(acct)
+	}
+	if err != nil {
+		a.pageError(w, r, c, err)
+		return nil, nil, nil, false
+	}
+	return c, acct, card, true
+}
+
+// GET /app/accounts/{id}: 账户查询.
+func (a *App) handleAccountPage(w http.ResponseWriter, r *http.Request) {
+	c, acct, card, ok := a.pageAccount(w, r, false)
+	if !ok {
 		return
 	}
 	ctx := r.Context()
-	acct, card, err := a.owned(ctx, c.ID, r.PathValue("id"))
-	if err != nil {
-		a.pageError(w, r, c, err)
-		return
-	}
 	show := eye(w, r)
 	p := a.newPage(r, "account")
 	a.fillSession(p, c)
@@ -355,20 +370,11 @@ func (a *App) handleAccountPage(w http.ResponseWriter, r *http.Request) {
 // GET /app/accounts/{id}/records: 交易记录 with the date filter, pages,
 // the CSV link and the balance chart.
 func (a *App) handleRecordsPage(w http.ResponseWriter, r *http.Request) {
-	c := a.requireLogin(w, r)
-	if c == nil {
+	c, acct, _, ok := a.pageAccount(w, r, true)
+	if !ok {
 		return
 	}
 	ctx := r.Context()
-	acct, _, err := a.owned(ctx, c.ID, r.PathValue("id"))
-	if err != nil {
-		a.pageError(w, r, c, err)
-		return
-	}
-	if err := bank.Usable(acct); err != nil {
-		a.pageError(w, r, c, err)
-		return
-	}
 	p := a.newPage(r, "records")
 	a.fillSession(p, c)
 	base := a.prefix + "/app/accounts/" + id64(acct.ID)
@@ -436,17 +442,8 @@ func (a *App) handleRecordsPage(w http.ResponseWriter, r *http.Request) {
 
 // GET /app/accounts/{id}/records.csv
 func (a *App) handleRecordsCSV(w http.ResponseWriter, r *http.Request) {
-	c := a.requireLogin(w, r)
-	if c == nil {
-		return
-	}
-	acct, _, err := a.owned(r.Context(), c.ID, r.PathValue("id"))
-	if err != nil {
-		a.pageError(w, r, c, err)
-		return
-	}
-	if err := bank.Usable(acct); err != nil {
-		a.pageError(w, r, c, err)
+	c, acct, _, ok := a.pageAccount(w, r, true)
+	if !ok {
 		return
 	}
 	q, err := parseRecordsQuery(r, 20, 20)
