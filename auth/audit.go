@@ -41,13 +41,22 @@ func (s *Service) AuditTx(ctx context.Context, tx *sql.Tx, r Record) error {
 	if r.At.IsZero() {
 		r.At = s.Now()
 	}
-	_, err := s.db.TxExec(ctx, tx, `INSERT INTO audit (at, channel, actor, action, card_masked, result, detail)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, r.At.UnixMicro(), r.Channel, katong.Redact(r.Actor), r.Action,
-		katong.Redact(r.Card), r.Result, katong.Redact(r.Detail))
-	if err != nil {
+	if err := s.db.InsertRows(ctx, tx, sqlstore.InsertAudit, [][]any{r.redacted().row()}); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
 	return nil
+}
+
+// redacted is r with anything in its free text that looks like a card or
+// ID number masked.
+func (r Record) redacted() Record {
+	r.Actor, r.Card, r.Detail = katong.Redact(r.Actor), katong.Redact(r.Card), katong.Redact(r.Detail)
+	return r
+}
+
+// row is r's values in the order of sqlstore.InsertAudit.
+func (r Record) row() []any {
+	return []any{r.At.UnixMicro(), r.Channel, r.Actor, r.Action, r.Card, r.Result, r.Detail}
 }
 
 // AuditLog returns the newest records, at most limit, before the id

@@ -57,11 +57,10 @@ type use struct {
 // the other instances serve it in one batch.
 func (s *Service) Use(ctx context.Context, u Use) (limited error, err error) {
 	now := s.Now()
-	x := &use{rec: u.Record}
+	x := &use{rec: u.Record.redacted()}
 	if x.rec.At.IsZero() {
 		x.rec.At = now
 	}
-	x.rec.Actor, x.rec.Card, x.rec.Detail = katong.Redact(x.rec.Actor), katong.Redact(x.rec.Card), katong.Redact(x.rec.Detail)
 	switch {
 	case u.Outcome != nil:
 		x.rec.Result = string(katong.ErrorCode(u.Outcome))
@@ -214,8 +213,7 @@ func (s *Service) writeUses(ctx context.Context, tx *sql.Tx, uses []*use) error 
 	}
 	rows := make([][]any, len(uses))
 	for i, u := range uses {
-		r := &u.rec
-		rows[i] = []any{r.At.UnixMicro(), r.Channel, r.Actor, r.Action, r.Card, r.Result, r.Detail}
+		rows[i] = u.rec.row()
 	}
 	return s.db.InsertRows(ctx, tx, sqlstore.InsertAudit, rows)
 }

@@ -263,26 +263,6 @@ func (db *DB) Row(ctx context.Context, q string, args ...any) *sql.Row {
 	return s.QueryRowContext(ctx, args...)
 }
 
-// TxExec runs q in tx through a statement prepared once per connection
-// (the small writes of group commits), instead of parsing the SQL on
-// every call.
-func (db *DB) TxExec(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
-	s, err := db.cached(ctx, q, 0, func() string { return q })
-	if err != nil {
-		return tx.ExecContext(ctx, q, args...)
-	}
-	return tx.StmtContext(ctx, s).ExecContext(ctx, args...)
-}
-
-// TxRow is Row inside tx.
-func (db *DB) TxRow(ctx context.Context, tx *sql.Tx, q string, args ...any) *sql.Row {
-	s, err := db.cached(ctx, q, 0, func() string { return q })
-	if err != nil {
-		return tx.QueryRowContext(ctx, q, args...)
-	}
-	return tx.StmtContext(ctx, s).QueryRowContext(ctx, args...)
-}
-
 // notFound turns sql.ErrNoRows into ENotFound.
 func notFound(err error, format string, args ...any) error {
 	if errors.Is(err, sql.ErrNoRows) {
