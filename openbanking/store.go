@@ -179,10 +179,10 @@ func (s *Server) accountIn(ctx context.Context, c *consent, obID string) (*conse
 	// liveConsent's question, asked on every request).
 	key := c.ID + "\x00" + obID
 	now := time.Now()
-	if ca, ok, _ := s.accounts.Get(key, now); ok {
+	ca, ok, epoch := s.accounts.Get(key, now)
+	if ok {
 		return &ca, nil
 	}
-	_, _, epoch := s.accounts.Get(key, now)
 	var acct katong.AccountID
 	var card sql.NullInt64
 	err := s.bank.DB.Row(ctx, `SELECT i.account_id, ca.card_id FROM ob_account_ids i
@@ -196,7 +196,7 @@ func (s *Server) accountIn(ctx context.Context, c *consent, obID string) (*conse
 	case !card.Valid:
 		return nil, obErr(cOutsideConsent, "AccountId", "the account is not in the consent")
 	}
-	ca := consentAccount{ObID: obID, AccountID: acct, CardID: katong.CardID(card.Int64)}
+	ca = consentAccount{ObID: obID, AccountID: acct, CardID: katong.CardID(card.Int64)}
 	s.accounts.Put(key, ca, now, epoch)
 	return &ca, nil
 }
