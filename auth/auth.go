@@ -108,19 +108,19 @@ func (s *Service) Session(ctx context.Context, kind, tok string, p SessionPolicy
 	now := s.Now()
 	h := sha256.Sum256([]byte(tok))
 	key := string(h[:])
-	c, ok, epoch := s.sessionCache().Get(key, now)
-	if !ok {
-		c = &cachedSession{}
+	c, err := s.sessionCache().Load(key, now, func() (*cachedSession, error) {
+		c := &cachedSession{}
 		var created, seen, expires int64
 		err := s.db.Row(ctx, `SELECT subject_kind, subject_id, device, created_at, last_seen, expires_at, revoked
 			FROM sessions WHERE token_hash = $1`, h[:]).Scan(&c.Kind, &c.SubjectID, &c.Device, &created, &seen, &expires, &c.revoked)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, katong.Errorf(katong.EUnauthorized, "unknown session")
-		} else if err != nil {
-			return nil, err
 		}
 		c.Created, c.LastSeen, c.Expires = time.UnixMicro(created), time.UnixMicro(seen), time.UnixMicro(expires)
-		s.sessionCache().Put(key, c, now, epoch)
+		return c, err
+	})
+	if err != nil {
+		return nil, err
 	}
 	ss := c.Session
 	switch {

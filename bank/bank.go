@@ -161,15 +161,16 @@ func scanCard(row sqlstore.Scanner) (*katong.Card, error) {
 
 // Card returns a card by id. Returns ENotFound if there is none.
 func (b *Bank) Card(ctx context.Context, id katong.CardID) (*katong.Card, error) {
-	now := time.Now() // the cache's own time: a moved test clock must not keep rows
-	c, ok, epoch := b.cards.Get(id, now)
-	if !ok {
-		read, err := scanCard(b.DB.Row(ctx, `SELECT `+cardCols+` FROM cards WHERE id = $1`, id))
+	// The cache's own time: a moved test clock must not keep rows.
+	c, err := b.cards.Load(id, time.Now(), func() (katong.Card, error) {
+		c, err := scanCard(b.DB.Row(ctx, `SELECT `+cardCols+` FROM cards WHERE id = $1`, id))
 		if err != nil {
-			return nil, err
+			return katong.Card{}, err
 		}
-		c = *read
-		b.cards.Put(id, c, now, epoch)
+		return *c, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return &c, nil
 }

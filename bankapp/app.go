@@ -153,17 +153,7 @@ func parseAccountID(s string) (katong.AccountID, error) {
 
 // customerCards returns the customer's cards, cached for a few seconds.
 func (a *App) customerCards(ctx context.Context, c katong.CustomerID) ([]*katong.Card, error) {
-	now := time.Now()
-	cards, ok, epoch := a.cards.Get(c, now)
-	if ok {
-		return cards, nil
-	}
-	cards, err := a.bank.Cards(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	a.cards.Put(c, cards, now, epoch)
-	return cards, nil
+	return a.cards.Load(c, time.Now(), func() ([]*katong.Card, error) { return a.bank.Cards(ctx, c) })
 }
 
 // owned returns the customer's account named by the path value and the

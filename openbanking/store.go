@@ -82,15 +82,15 @@ func (s *Server) consent(ctx context.Context, id string) (*consent, error) {
 // cachedConsent is consent for the data endpoints, through the grant
 // cache; the caller gets its own copy.
 func (s *Server) cachedConsent(ctx context.Context, id string) (*consent, error) {
-	now := s.bank.Now()
-	c, ok, epoch := s.consents.Get(id, now)
-	if !ok {
-		read, err := s.consent(ctx, id)
+	c, err := s.consents.Load(id, s.bank.Now(), func() (consent, error) {
+		c, err := s.consent(ctx, id)
 		if err != nil {
-			return nil, err
+			return consent{}, err
 		}
-		c = *read
-		s.consents.Put(id, c, now, epoch)
+		return *c, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return &c, nil
 }
@@ -177,27 +177,23 @@ func (s *Server) accountIn(ctx context.Context, c *consent, obID string) (*conse
 	// An AccountId's account and its place in a consent never change once
 	// made: what was found is kept (whether the consent still holds is
 	// liveConsent's question, asked on every request).
-	key := c.ID + "\x00" + obID
-	now := time.Now()
-	ca, ok, epoch := s.accounts.Get(key, now)
-	if ok {
-		return &ca, nil
-	}
-	var acct katong.AccountID
-	var card sql.NullInt64
-	err := s.bank.DB.Row(ctx, `SELECT i.account_id, ca.card_id FROM ob_account_ids i
-		LEFT JOIN ob_consent_accounts ca ON ca.consent_id = $3 AND ca.account_id = i.account_id
-		WHERE i.id = $1 AND i.client_id = $2`, obID, c.ClientID, c.ID).Scan(&acct, &card)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil, obErr(cUnknownID, "AccountId", "no such account")
-	case err != nil:
+	ca, err := s.accounts.Load(c.ID+"\x00"+obID, time.Now(), func() (consentAccount, error) {
+		var acct katong.AccountID
+		var card sql.NullInt64
+		err := s.bank.DB.Row(ctx, `SELECT i.account_id, ca.card_id FROM ob_account_ids i
+			LEFT JOIN ob_consent_accounts ca ON ca.consent_id = $3 AND ca.account_id = i.account_id
+			WHERE i.id = $1 AND i.client_id = $2`, obID, c.ClientID, c.ID).Scan(&acct, &card)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return consentAccount{}, obErr(cUnknownID, "AccountId", "no such account")
+		case err == nil && !card.Valid:
+			return consentAccount{}, obErr(cOutsideConsent, "AccountId", "the account is not in the consent")
+		}
+		return consentAccount{ObID: obID, AccountID: acct, CardID: katong.CardID(card.Int64)}, err
+	})
+	if err != nil {
 		return nil, err
-	case !card.Valid:
-		return nil, obErr(cOutsideConsent, "AccountId", "the account is not in the consent")
 	}
-	ca = consentAccount{ObID: obID, AccountID: acct, CardID: katong.CardID(card.Int64)}
-	s.accounts.Put(key, ca, now, epoch)
 	return &ca, nil
 }
 
@@ -288,15 +284,10 @@ func (s *Server) cachedToken(ctx context.Context, tok string) (*token, error) {
 	if tok == "" || len(tok) > 512 {
 		return nil, katong.Errorf(katong.EUnauthorized, "no token")
 	}
-	now := s.bank.Now()
 	key := string(auth.HashToken(tok))
-	t, ok, epoch := s.tokens.Get(key, now)
-	if !ok {
-		var err error
-		if t, err = s.readToken(ctx, key); err != nil {
-			return nil, err
-		}
-		s.tokens.Put(key, t, now, epoch)
+	t, err := s.tokens.Load(key, s.bank.Now(), func() (token, error) { return s.readToken(ctx, key) })
+	if err != nil {
+		return nil, err
 	}
 	return s.checkToken(t, "")
 }

@@ -44,6 +44,22 @@ func (c *Cache[K, V]) Get(key K, now time.Time) (v V, ok bool, epoch uint64) {
 	return e.v, true, c.epoch
 }
 
+// Load returns key's value if it was read less than the TTL before now;
+// otherwise it reads it with read and keeps it (unless a drop raced the
+// read). An error is returned, not kept.
+func (c *Cache[K, V]) Load(key K, now time.Time, read func() (V, error)) (V, error) {
+	v, ok, epoch := c.Get(key, now)
+	if ok {
+		return v, nil
+	}
+	v, err := read()
+	if err != nil {
+		return v, err
+	}
+	c.Put(key, v, now, epoch)
+	return v, nil
+}
+
 // Put keeps v, read at read, unless something was dropped since epoch.
 func (c *Cache[K, V]) Put(key K, v V, read time.Time, epoch uint64) {
 	c.mu.Lock()

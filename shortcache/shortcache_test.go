@@ -1,6 +1,7 @@
 package shortcache_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -59,5 +60,27 @@ func TestSweep(t *testing.T) {
 	}
 	if v, ok, _ := c.Get(4999, t0.Add(4999*time.Millisecond)); !ok || v != 4999 {
 		t.Fatal("newest entry lost")
+	}
+}
+
+// TestLoad: a value is read once within its TTL; an error is not kept.
+func TestLoad(t *testing.T) {
+	c := shortcache.New[string, int](time.Second)
+	t0 := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	reads := 0
+	fail := errors.New("down")
+	read := func(err error) func() (int, error) {
+		return func() (int, error) { reads++; return 7, err }
+	}
+	if _, err := c.Load("a", t0, read(fail)); err != fail {
+		t.Fatalf("error %v", err)
+	}
+	for range 3 {
+		if v, err := c.Load("a", t0, read(nil)); err != nil || v != 7 {
+			t.Fatalf("%d, %v", v, err)
+		}
+	}
+	if reads != 2 {
+		t.Fatalf("%d reads; want 2 (the failed one, then one kept)", reads)
 	}
 }

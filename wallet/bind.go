@@ -96,14 +96,9 @@ const BindingCache = time.Second
 // bindingToRead is binding for the reads of a card (balance, records),
 // through the binding cache. The caller gets its own copy.
 func (w *Wallet) bindingToRead(ctx context.Context, u *User, id int64) (*binding, error) {
-	now := w.cfg.Now()
-	b, ok, epoch := w.bindings.Get(id, now)
-	if !ok {
-		var err error
-		if b, err = w.binding(ctx, u, id); err != nil {
-			return nil, err
-		}
-		w.bindings.Put(id, b, now, epoch)
+	b, err := w.bindings.Load(id, w.cfg.Now(), func() (*binding, error) { return w.binding(ctx, u, id) })
+	if err != nil {
+		return nil, err
 	}
 	if b.userID != u.ID {
 		return nil, katong.Errorf(katong.ENotFound, "no card %d for user %d", id, u.ID)
