@@ -430,11 +430,20 @@ func (s *Server) renderConsent(w http.ResponseWriter, r *http.Request, a authzRe
 	s.render(w, "consent", p)
 }
 
-func (s *Server) handleAuthorizePost(w http.ResponseWriter, r *http.Request) {
+// parseForm reads a posted form, answering a bad one with the problem
+// page; it reports whether the form can be used.
+func (s *Server) parseForm(w http.ResponseWriter, r *http.Request) bool {
 	if err := web.ParseForm(w, r); err != nil {
 		p := s.newPage(w, r, "bad_request")
 		p.Error, p.Status = tr(p.lang(), "bad_request"), http.StatusBadRequest
 		s.render(w, "problem", p)
+		return false
+	}
+	return true
+}
+
+func (s *Server) handleAuthorizePost(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
 		return
 	}
 	ctx := r.Context()
@@ -565,10 +574,7 @@ func (s *Server) handleConsentList(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleConsentListPost(w http.ResponseWriter, r *http.Request) {
-	if err := web.ParseForm(w, r); err != nil {
-		p := s.newPage(w, r, "bad_request")
-		p.Error, p.Status = tr(p.lang(), "bad_request"), http.StatusBadRequest
-		s.render(w, "problem", p)
+	if !s.parseForm(w, r) {
 		return
 	}
 	ctx := r.Context()
