@@ -1,7 +1,9 @@
 // Package sqlite opens Katong databases on embedded SQLite
 // (modernc.org/sqlite, no cgo): WAL, synchronous=FULL, BEGIN IMMEDIATE for
-// every write transaction, and a start-up check that refuses unsafe
-// durability settings (RELIABILITY.md T4 tier 1).
+// every write transaction, a start-up check that refuses unsafe
+// durability settings (RELIABILITY.md T4 tier 1), and one process per
+// database: the process that opens it sees every write to it
+// (sqlstore.DB.Owned).
 package sqlite
 
 import (
@@ -46,7 +48,9 @@ type Options struct {
 }
 
 // Open opens (creating if needed) the database file at path, checks its
-// durability settings and migrates it to the newest schema.
+// durability settings and migrates it to the newest schema. The database
+// is this process's until Close: a second Open, here or in another
+// process, is refused.
 func Open(ctx context.Context, path string, schema sqlstore.Schema, o Options) (*sqlstore.DB, error) {
 	if o.Synchronous == "" {
 		o.Synchronous = "FULL"
@@ -54,6 +58,16 @@ func Open(ctx context.Context, path string, schema sqlstore.Schema, o Options) (
 	if o.JournalMode == "" {
 		o.JournalMode = "WAL"
 	}
+	release, err := own(path)
+	if err != nil {
+		return nil, err
+	}
+	opened := false
+	defer func() {
+		if !opened && release != nil {
+			release()
+		}
+	}()
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode("+o.JournalMode+")")
 	q.Add("_pragma", "synchronous("+o.Synchronous+")")
@@ -75,6 +89,7 @@ func Open(ctx context.Context, path string, schema sqlstore.Schema, o Options) (
 		return nil, err
 	}
 	s := sqlstore.New(db, Dialect)
+	s.Owned = release != nil
 	if err := s.Migrate(ctx, schema); err != nil {
 		db.Close()
 		return nil, err
@@ -83,6 +98,10 @@ func Open(ctx context.Context, path string, schema sqlstore.Schema, o Options) (
 	done := make(chan struct{})
 	go checkpoint(cctx, db, done)
 	s.OnClose(func() { stop(); <-done })
+	if release != nil {
+		s.OnClosed(release)
+	}
+	opened = true
 	return s, nil
 }
 

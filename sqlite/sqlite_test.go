@@ -134,3 +134,33 @@ func TestUnflushedStaysApart(t *testing.T) {
 		}
 	}
 }
+
+// TestOneProcess: an SQLite database is open in one place at a time (the
+// store keeps the accounts it has read on that ground): a second open is
+// refused with a clear error while the first is open, and works once it
+// has closed.
+func TestOneProcess(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "one.db")
+	db, err := sqlite.Open(ctx, path, sqlstore.BankSchema, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !db.Owned {
+		t.Error("an SQLite database is not Owned")
+	}
+	if again, err := sqlite.Open(ctx, path, sqlstore.BankSchema, sqlite.Options{}); err == nil {
+		again.Close()
+		t.Fatal("a second open of an open database worked")
+	} else if !strings.Contains(err.Error(), "open in another process") {
+		t.Errorf("second open: %v; want it to say the database is open in another process", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err = sqlite.Open(ctx, path, sqlstore.BankSchema, sqlite.Options{})
+	if err != nil {
+		t.Fatalf("open after close: %v", err)
+	}
+	db.Close()
+}

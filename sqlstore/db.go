@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"katong"
+	"katong/shortcache"
 )
 
 // Dialect is what a database engine needs said differently.
@@ -63,16 +64,29 @@ func (d Dialect) Param(i int) string {
 type DB struct {
 	*sql.DB
 	groupState
-	stmts   stmtCache // statements of cached
-	closing []func()  // run by Close, before the database closes
-	Dialect Dialect
+	stmts stmtCache // statements of cached
+	// Owned is true where this process alone opens the database (an
+	// SQLite file, locked at open): a row it has read stays as read until
+	// it writes the row itself, so Ledger keeps accounts it has read
+	// (accountCache) and drops each one it writes before the write is
+	// acknowledged.
+	Owned        bool
+	accountCache *shortcache.Cache[katong.AccountID, *katong.Account]
+	closing      []func() // run by Close, before the database closes
+	afterClose   []func() // run by Close, after the database closes
+	Dialect      Dialect
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 }
 
+// accountCacheTTL bounds how long an account read stays in memory when
+// Owned: not for freshness (a write drops it), only so that memory holds
+// the accounts in use.
+const accountCacheTTL = time.Minute
+
 // New wraps an open database.
 func New(db *sql.DB, d Dialect) *DB {
-	return &DB{DB: db, Dialect: d, Now: time.Now}
+	return &DB{DB: db, Dialect: d, Now: time.Now, accountCache: shortcache.New[katong.AccountID, *katong.Account](accountCacheTTL)}
 }
 
 //go:embed migrations/*/*.sql
@@ -208,6 +222,10 @@ func txOnce(ctx context.Context, b beginner, fn func(*sql.Tx) error) error {
 // OnClose registers f to run when the database closes (to stop a
 // background task that uses it).
 func (db *DB) OnClose(f func()) { db.closing = append(db.closing, f) }
+
+// OnClosed registers f to run once the database has closed (to release
+// what guards the database).
+func (db *DB) OnClosed(f func()) { db.afterClose = append(db.afterClose, f) }
 
 // cached returns the prepared statement named by (name, n), building its
 // text with build the first time. database/sql prepares it once on each

@@ -381,5 +381,10 @@ func (db *DB) Close() error {
 			drain()
 		}
 	}
-	return db.DB.Close()
+	err := db.DB.Close()
+	for _, f := range db.afterClose {
+		f()
+	}
+	db.afterClose = nil
+	return err
 }

@@ -43,8 +43,21 @@ func (l *Ledger) WriteConcurrency() int { return max(1, l.db.Dialect.Writers) }
 
 // Write implements ledger.Store.
 func (l *Ledger) Write(ctx context.Context, fn func(ledger.Tx) error) error {
+	var changed []katong.AccountID
+	defer func() {
+		// Whatever the outcome (a failed commit may have committed),
+		// the rows it may have changed are read afresh.
+		for _, id := range changed {
+			l.db.accountCache.Drop(id)
+		}
+	}()
 	return l.db.Tx(ctx, func(tx *sql.Tx) error {
 		t := &ledgerTx{tx: tx, db: l.db, now: micros(l.db.Now())}
+		defer func() {
+			for id := range t.dirty {
+				changed = append(changed, id)
+			}
+		}()
 		defer t.close()
 		if err := fn(t); err != nil {
 			return err
@@ -65,11 +78,22 @@ func (l *Ledger) System(ctx context.Context, kind katong.AccountKind) (katong.Ac
 
 // Account implements ledger.Store.
 func (l *Ledger) Account(ctx context.Context, id katong.AccountID) (*katong.Account, error) {
-	a, err := scanAccount(l.db.Row(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = $1`, id))
-	if err != nil {
-		return nil, notFound(err, "no account %d", id)
+	read := func() (*katong.Account, error) {
+		a, err := scanAccount(l.db.Row(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = $1`, id))
+		if err != nil {
+			return nil, notFound(err, "no account %d", id)
+		}
+		return a, nil
 	}
-	return a, nil
+	if !l.db.Owned {
+		return read()
+	}
+	a, err := l.db.accountCache.Load(id, l.db.Now(), read)
+	if err != nil {
+		return nil, err
+	}
+	c := *a // callers may change their copy
+	return &c, nil
 }
 
 // Accounts implements ledger.Store.
@@ -205,6 +229,7 @@ func (l *Ledger) PurgeKeys(ctx context.Context) (int64, error) {
 func (l *Ledger) SetStatus(ctx context.Context, id katong.AccountID, st katong.AccountStatus, reason string) error {
 	res, err := l.db.ExecContext(ctx, `UPDATE accounts SET status = $1, freeze_reason = $2, updated_at = $3
 		WHERE id = $4 AND kind = 'customer' AND status <> 'closed'`, st, reason, micros(l.db.Now()), id)
+	l.db.accountCache.Drop(id)
 	if err != nil {
 		return err
 	}

@@ -39,6 +39,7 @@ func Conformance(t *testing.T, open func(t testing.TB) *sqlstore.DB) {
 		{"ErrNotFound", testNotFound},
 		{"Receipt", testReceipt},
 		{"Uses", testUses},
+		{"ReadsFollowWrites", testReadsFollowWrites},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
