@@ -2,7 +2,9 @@
 // processes for a short time in one of them, so that a hot read (a
 // session, a card binding) need not go to the database on every request.
 // What this process changes it drops at once; what another process
-// changes is seen within the cache's TTL. A read that races a drop is not
+// changes is seen within the cache's TTL. (Where no other process can
+// change the rows, as with the accounts of an SQLite database this process
+// owns, the TTL only bounds memory.) A read that races a drop is not
 // kept: Get hands out an epoch, and Put keeps a value only if nothing was
 // dropped since.
 package shortcache
