@@ -224,7 +224,7 @@ func TestNotFoundTiming(t *testing.T) {
 		{"wrong ID", e.w.Alice.PAN, e.w.Bob.IDNumber},
 		{"locked card", e.w.Bob.PAN, e.w.Bob.IDNumber},
 	}
-	const tries, warm = 200, 10
+	const tries, warm = 1000, 10 // RELIABILITY.md S10: 1,000 tries
 	times := make([][]time.Duration, len(cases))
 	var body string
 	for i := 0; i < tries+warm; i++ {
