@@ -206,7 +206,7 @@ func TestNotFoundIdentical(t *testing.T) {
 }
 
 // TestNotFoundTiming (S10): the three miss paths take the same time:
-// median difference under 5 ms over 200 tries each, interleaved.
+// median difference under 5 ms over 1,000 tries each, interleaved.
 func TestNotFoundTiming(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
