@@ -45,10 +45,11 @@ func (b *Bank) Limit(ch katong.Channel) katong.Rate {
 // Balance answers a balance query on a card the caller has already been
 // allowed to see. It applies the channel's per-card limit (ERateLimited),
 // refuses a frozen or closed account (EAbnormal), never changes a balance,
-// and writes an audit record whatever the result. The limit's counter and
-// the audit record are committed before the answer (auth.Service.Use: in
-// batches, without waiting for the disk); the balance is read first but
-// shown only if the limit allows.
+// and writes an audit record whatever the result. The limit is decided at
+// once; its count and the audit record are queued and written within
+// auth.UseLinger, without waiting for the disk (auth.Service.Use;
+// docs/architecture.md, "What is written how"). The balance is read first
+// but shown only if the limit allows.
 func (b *Bank) Balance(ctx context.Context, q Query) (*katong.Balance, error) {
 	var bal *katong.Balance
 	a, err := q.Account, error(nil)
@@ -81,4 +82,13 @@ func Usable(a *katong.Account) error {
 		return &katong.Error{Code: katong.EAbnormal, Message: "account " + string(a.Status) + ": " + a.FreezeReason}
 	}
 	return nil
+}
+
+// AuditCardCheck records a balance inquiry that ended at the card check
+// (result ENotFound: the card and secret do not match, or the card is
+// locked), so that every inquiry on a channel leaves an audit record, also
+// those that never reach Balance. The card number is recorded masked.
+func (b *Bank) AuditCardCheck(ctx context.Context, ch katong.Channel, actor, pan, detail string, result katong.Code) error {
+	return b.Auth.Audit(ctx, auth.Record{Channel: ch, Actor: actor, Action: "balance", Card: katong.MaskCard(pan),
+		Result: string(result), Detail: detail})
 }

@@ -174,9 +174,8 @@ func (c *Console) verify(q *req, pan, idNumber string) (*katong.Card, error) {
 	card, err := c.b.VerifyCard(q.ctx(), norm, bank.Secret{IDNumber: idNumber})
 	if err != nil {
 		if katong.ErrorCode(err) == katong.ENotFound {
-			if aerr := c.b.Auth.Audit(q.ctx(), auth.Record{Channel: katong.ChannelCounter, Actor: q.actor(),
-				Action: "balance", Card: katong.MaskCard(norm), Result: string(katong.ENotFound),
-				Detail: "branch " + q.staff.Branch}); aerr != nil {
+			if aerr := c.b.AuditCardCheck(q.ctx(), katong.ChannelCounter, q.actor(), norm,
+				"branch "+q.staff.Branch, katong.ENotFound); aerr != nil {
 				return nil, aerr
 			}
 		}
