@@ -509,9 +509,10 @@ func (s *Server) handleDeleteConsent(w http.ResponseWriter, r *http.Request, c *
 	if _, err := s.endConsent(ctx, cons.ID, StatusCANC, "TKCL", StatusAWAU, StatusAUTH); err != nil {
 		return err
 	}
+	// endConsent forgot its grants; a copy read since says CANC, which
+	// refuses as deleted does.
 	_, err = s.bank.DB.ExecContext(ctx, `UPDATE ob_consents SET deleted_at = $1 WHERE id = $2`,
 		s.bank.Now().UnixMicro(), cons.ID)
-	s.forgetGrants()
 	if err != nil {
 		return err
 	}

@@ -707,3 +707,36 @@ func TestGrantCacheAcrossInstances(t *testing.T) {
 		t.Fatalf("there, %v after the delete: %d; want 401", openbanking.GrantCache, s)
 	}
 }
+
+// TestGrantCacheKeepsOtherConsents: a change to one consent through this
+// instance ends that consent's token here at once, and leaves the cached
+// grant of another consent as it was read. Consent B is ended behind this
+// instance's back (as another instance would), so B's token still working
+// shows its grant was not dropped with A's.
+func TestGrantCacheKeepsOtherConsents(t *testing.T) {
+	e := newEnv(t)
+	a := e.authorise(e.wallet, allPerms, e.w.Alice, nil)
+	b := e.authorise(e.wallet, allPerms, e.w.Bob, nil)
+	balances := func(g grant) string { return "/open-banking/v4.0/aisp/accounts/" + g.accounts[0] + "/balances" }
+	for name, g := range map[string]grant{"A": a, "B": b} {
+		if r := e.api("GET", balances(g), g.access, nil); r.Status != 200 {
+			t.Fatalf("consent %s before: %d %s", name, r.Status, r.Body)
+		}
+	}
+	if _, err := e.w.Bank.DB.ExecContext(context.Background(), `UPDATE ob_consents SET status = 'CANC' WHERE id = $1`, b.consent); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.api("DELETE", "/open-banking/v4.0/aisp/account-access-consents/"+a.consent, a.app, nil); r.Status != 204 {
+		t.Fatalf("DELETE consent A: %d %s", r.Status, r.Body)
+	}
+	if r := e.api("GET", balances(a), a.access, nil); r.Status != 401 {
+		t.Fatalf("consent A right after its delete: %d; want 401", r.Status)
+	}
+	if r := e.api("GET", balances(b), b.access, nil); r.Status != 200 {
+		t.Fatalf("consent B (cached) right after A's delete: %d; want 200", r.Status)
+	}
+	e.clock.Advance(openbanking.GrantCache)
+	if r := e.api("GET", balances(b), b.access, nil); r.Status != 401 {
+		t.Fatalf("consent B %v after it was ended elsewhere: %d; want 401", openbanking.GrantCache, r.Status)
+	}
+}

@@ -189,7 +189,7 @@ func (s *Server) exchangeCode(r *http.Request, c *client) (*tokenResponse, error
 	case used != 0:
 		_, err := s.bank.DB.ExecContext(ctx, `UPDATE ob_tokens SET revoked_at = $1 WHERE consent_id = $2 AND revoked_at = 0`,
 			now, consentID)
-		s.forgetGrants()
+		s.forgetGrants(consentID)
 		if err != nil {
 			return nil, err
 		}

@@ -483,7 +483,6 @@ func (s *Server) handleAuthorizePost(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.bank.DB.ExecContext(ctx, `UPDATE ob_consents SET customer_id = $1 WHERE id = $2`, cust, cons.ID)
-		s.forgetGrants()
 		record("ok")
 		redirectBack(w, r, a, url.Values{"error": {"access_denied"}, "error_description": {"the customer rejected the request"}})
 	case "approve":
@@ -524,6 +523,8 @@ func (s *Server) handleAuthorizePost(w http.ResponseWriter, r *http.Request) {
 
 // approve authorises the consent for the customer's chosen cards and
 // returns a fresh authorisation code (single use, CodeTTL).
+// Nothing of it can be in the grant cache: a consent awaiting
+// authorisation has no access token yet.
 func (s *Server) approve(ctx context.Context, a authzRequest, c *client, cons *consent, cust katong.CustomerID, cards []*katong.Card) (string, error) {
 	code := auth.NewToken()
 	now := s.bank.Now()
@@ -551,7 +552,6 @@ func (s *Server) approve(ctx context.Context, a authzRequest, c *client, cons *c
 			VALUES ($1, $2, $3, $4, $5, $6)`, auth.HashToken(code), cons.ID, c.ID, a.RedirectURI, a.Challenge, now.Add(CodeTTL).UnixMicro())
 		return err
 	})
-	s.forgetGrants()
 	if err != nil {
 		return "", err
 	}

@@ -78,8 +78,9 @@ type Server struct {
 	BaseURL string
 
 	// The access tokens and consents the data endpoints read on every
-	// request, kept for GrantCache (shortcache). Every change to a token or
-	// a consent through this process forgets them all (forgetGrants).
+	// request, kept for GrantCache (shortcache). A change to a consent or
+	// its tokens through this process forgets that consent and its tokens
+	// (forgetGrants).
 	tokens   *shortcache.Cache[string, token]
 	consents *shortcache.Cache[string, consent]
 	// The accounts found in consents by AccountId (accountIn): they never

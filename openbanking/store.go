@@ -130,7 +130,7 @@ func (s *Server) endConsent(ctx context.Context, id, status, reason string, from
 		_, err = tx.ExecContext(ctx, `UPDATE ob_tokens SET revoked_at = $1 WHERE consent_id = $2 AND revoked_at = 0`, now, id)
 		return err
 	})
-	s.forgetGrants()
+	s.forgetGrants(id)
 	return changed, err
 }
 
@@ -271,11 +271,11 @@ func (s *Server) checkToken(t token, kind string) (*token, error) {
 	return &t, nil
 }
 
-// forgetGrants drops every cached token and consent: called after each
-// change to either.
-func (s *Server) forgetGrants() {
-	s.tokens.DropIf(func(string, token) bool { return true })
-	s.consents.DropIf(func(string, consent) bool { return true })
+// forgetGrants drops the cached consent and the cached tokens of a
+// consent: called after each change to either.
+func (s *Server) forgetGrants(consentID string) {
+	s.tokens.DropIf(func(_ string, t token) bool { return t.ConsentID == consentID })
+	s.consents.Drop(consentID)
 }
 
 // cachedToken is lookupToken for the data endpoints, through the grant
