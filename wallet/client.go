@@ -637,12 +637,14 @@ func (l *link) pay(ctx context.Context, token, key, account string, amount katon
 	return out.Data.WalletPaymentID, nil
 }
 
-// refund returns part or all of a payment.
-func (l *link) refund(ctx context.Context, token, key, payment string, amount katong.Amount, ref string) (string, error) {
+// refund returns part or all of a payment. It is made with the app-only
+// token: a refund needs no consent, so a merchant can refund after the
+// card was unbound (docs/bank-link.md).
+func (l *link) refund(ctx context.Context, key, payment string, amount katong.Amount, ref string) (string, error) {
 	in := map[string]any{"Data": map[string]any{"Amount": cny(amount), "Reference": ref}}
 	out := paymentAnswer{refund: true}
-	err := l.do(ctx, request{method: http.MethodPost, path: pisp + "/wallet-payments/" + url.PathEscape(payment) + "/refunds",
-		token: token, idem: key, body: in, out: &out})
+	err := l.appCall(ctx, request{method: http.MethodPost, path: pisp + "/wallet-payments/" + url.PathEscape(payment) + "/refunds",
+		idem: key, body: in, out: &out})
 	if err != nil {
 		return "", err
 	}

@@ -630,8 +630,8 @@ func (w *Wallet) pageRefundPost(rw http.ResponseWriter, r *http.Request, pg *pag
 		http.Redirect(rw, r, "/wallet/payments/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
 		return nil
 	}
-	if katong.ErrorCode(err) == katong.ENotFound && bankOf(err) == nil {
-		return err // not the user's payment
+	if errors.Is(err, errNoPayment) {
+		return err
 	}
 	return w.showPayment(rw, r, pg, id, err, map[string]string{"amount": f.Get("amount"), "reference": f.Get("reference")}, f.Get("key"))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"katong/sqlstore"
 	"time"
 	"unicode/utf8"
@@ -272,13 +273,21 @@ func (w *Wallet) RetryPayment(ctx context.Context, u *User, id int64) (*Payment,
 	return w.sendPayment(ctx, p)
 }
 
+// errNoPayment marks the ENotFound of a payment that is not the user's,
+// told apart from a bank's ENotFound.
+var errNoPayment = errors.New("no such payment")
+
+func noPayment(id int64, u *User) error {
+	return &katong.Error{Code: katong.ENotFound, Message: fmt.Sprintf("no payment %d for user %d", id, u.ID), Err: errNoPayment}
+}
+
 // Payment returns one of the user's payments with its refunds and card.
-// ENotFound for a payment that is not the user's.
+// ENotFound (errNoPayment) for a payment that is not the user's.
 func (w *Wallet) Payment(ctx context.Context, u *User, id int64) (*Payment, error) {
 	p, err := scanPayment(w.db.Row(ctx, `SELECT `+paymentCols+` FROM payments WHERE id = $1 AND user_id = $2`,
 		id, u.ID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, katong.Errorf(katong.ENotFound, "no payment %d for user %d", id, u.ID)
+		return nil, noPayment(id, u)
 	}
 	if err != nil {
 		return nil, err
@@ -353,8 +362,9 @@ func scanRefund(row interface{ Scan(...any) error }) (*Refund, error) {
 
 // Refund returns amount of the user's paid payment to its card. key is
 // the client's idempotency key as for Pay. Refunds of a payment never
-// exceed it (EInvalid, field amount). ENotFound for a payment that is not
-// the user's; EInvalid (field payment) for one that is not paid.
+// exceed it (EInvalid, field amount). ENotFound (errNoPayment) for a
+// payment that is not the user's; EInvalid (field payment) for one that is
+// not paid. The bank's refusal names the bank, as for Pay.
 func (w *Wallet) Refund(ctx context.Context, u *User, paymentID int64, key string, amount katong.Amount, ref string) (*Refund, error) {
 	key, err := checkMoneyRequest(key, amount, ref)
 	if err != nil {
@@ -365,7 +375,7 @@ func (w *Wallet) Refund(ctx context.Context, u *User, paymentID int64, key strin
 		p, err := scanPayment(tx.QueryRowContext(ctx, `SELECT `+paymentCols+` FROM payments WHERE id = $1 AND user_id = $2`+
 			w.db.Dialect.ForUpdate, paymentID, u.ID))
 		if errors.Is(err, sql.ErrNoRows) {
-			return katong.Errorf(katong.ENotFound, "no payment %d for user %d", paymentID, u.ID)
+			return noPayment(paymentID, u)
 		}
 		if err != nil {
 			return err
@@ -405,31 +415,30 @@ func (w *Wallet) Refund(ctx context.Context, u *User, paymentID int64, key strin
 	return w.sendRefund(ctx, r)
 }
 
-// sendRefund sends a pending refund with its stored key and records the answer.
+// sendRefund sends a pending refund with its stored key and records the
+// answer; a settled one is returned as it is. Its errors name the bank.
 func (w *Wallet) sendRefund(ctx context.Context, r *Refund) (*Refund, error) {
 	if r.Status == payPaid {
 		return r, nil
 	}
-	if r.Status == payFailed {
-		return r, &katong.Error{Code: r.FailCode, Message: "the bank refused the refund"}
-	}
-	var bindingID int64
-	var bankPayment string
-	err := w.db.Row(ctx, `SELECT binding_id, bank_payment_id FROM payments WHERE id = $1`, r.PaymentID).
-		Scan(&bindingID, &bankPayment)
+	var bank, bankPayment string
+	err := w.db.Row(ctx, `SELECT b.bank_id, p.bank_payment_id FROM payments p JOIN bindings b ON b.id = p.binding_id
+		WHERE p.id = $1`, r.PaymentID).Scan(&bank, &bankPayment)
 	if err != nil {
 		return nil, err
 	}
-	b, err := w.anyBinding(ctx, bindingID)
+	p := w.banks[katong.BankID(bank)]
+	if r.Status == payFailed {
+		return r, p.wrap(&katong.Error{Code: r.FailCode, Message: "the bank refused the refund"})
+	}
 	var bankID string
-	if err == nil {
+	if p == nil {
+		err = katong.Errorf(katong.ENotFound, "bank %s is no longer a partner bank", bank)
+	} else {
 		callCtx, cancel := context.WithTimeout(ctx, w.cfg.Deadline)
-		err = w.withToken(callCtx, b, func(tok string) (err error) {
-			bankID, err = b.p.link.refund(callCtx, tok, r.bankKey, bankPayment, r.Amount, r.Reference)
-			return err
-		})
+		bankID, err = p.link.refund(callCtx, r.bankKey, bankPayment, r.Amount, r.Reference)
 		cancel()
-		err = b.p.wrap(err)
+		err = p.wrap(err)
 	}
 	rec := context.WithoutCancel(ctx)
 	now := w.cfg.Now()
@@ -462,7 +471,7 @@ func (w *Wallet) sendRefund(ctx context.Context, r *Refund) (*Refund, error) {
 	case payPaid:
 		return got, nil
 	}
-	return got, &katong.Error{Code: got.FailCode, Message: "the bank refused the refund"}
+	return got, p.wrap(&katong.Error{Code: got.FailCode, Message: "the bank refused the refund"})
 }
 
 // settlePayments sends again the pending payments that are due.

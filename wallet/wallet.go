@@ -204,8 +204,9 @@ type bankErr struct {
 func (e *bankErr) Error() string { return string(e.p.ID) + ": " + e.err.Error() }
 func (e *bankErr) Unwrap() error { return e.err }
 
+// wrap ties err to the bank p; with no bank (nil), err is returned as it is.
 func (p *partner) wrap(err error) error {
-	if err == nil {
+	if err == nil || p == nil {
 		return nil
 	}
 	return &bankErr{p: p, err: err}

@@ -385,3 +385,53 @@ func TestUnbindDropsCachedBinding(t *testing.T) {
 	e.do("DELETE", path, tok, nil).want(t, 204, "")
 	e.do("GET", path+"/balance", tok, nil).want(t, 404, "ACCOUNT_NOT_FOUND")
 }
+
+// TestRefundAfterUnbind: a merchant refunds a payment after the card was
+// unbound and its consent revoked at the bank; the refund goes out with
+// the wallet's app-only token (docs/bank-link.md) and credits the card.
+func TestRefundAfterUnbind(t *testing.T) {
+	e := newEnv(t, options{settle: 100 * time.Millisecond})
+	alice := e.world.Alice
+	tok := e.user(alice.Mobile)
+	id := e.bind(tok, alice)
+	pay := e.do("POST", "/wallet/api/v1/payments", tok, map[string]any{"card_id": id, "amount": "12.34", "reference": "order 7"}).
+		want(t, 201, "").json(t)
+	pid := int64(pay["id"].(float64))
+	e.do("DELETE", fmt.Sprintf("/wallet/api/v1/cards/%d", id), tok, nil).want(t, 204, "")
+	waitFor(t, "the consent's revocation", func() bool {
+		var status string
+		e.db.QueryRow(`SELECT status FROM bindings WHERE id = $1`, id).Scan(&status)
+		return status == "revoked"
+	})
+	ref := e.do("POST", fmt.Sprintf("/wallet/api/v1/payments/%d/refunds", pid), tok, map[string]string{"amount": "2.00", "reference": "退款"}).
+		want(t, 201, "").json(t)
+	if ref["status"] != "paid" || e.bankBalance(alice) != 120507-1234+200 {
+		t.Fatalf("refund after unbinding = %v, bank %d; want paid, %d", ref, e.bankBalance(alice), 120507-1234+200)
+	}
+}
+
+// TestRefundRefusedNamesTheBank: a refund the bank refuses is told with
+// the bank's support number, as a payment's refusal is.
+func TestRefundRefusedNamesTheBank(t *testing.T) {
+	e := newEnv(t, options{})
+	bob := e.world.Bob
+	tok := e.user(bob.Mobile)
+	id := e.bind(tok, bob)
+	pay := e.do("POST", "/wallet/api/v1/payments", tok, map[string]any{"card_id": id, "amount": "1.00", "reference": "order 8"}).
+		want(t, 201, "").json(t)
+	if err := e.world.Bank.DB.Ledger().SetStatus(t.Context(), bob.Account, katong.StatusClosed, "closed"); err != nil {
+		t.Fatal(err)
+	}
+	path := fmt.Sprintf("/wallet/api/v1/payments/%.0f/refunds", pay["id"])
+	a := e.do("POST", path, tok, map[string]string{"amount": "1.00", "reference": "退款"}).want(t, 403, "ACCOUNT_ABNORMAL")
+	if p := a.json(t); p["support"] != "95500" {
+		t.Fatalf("refused refund = %v; want the bank's support number", p)
+	}
+	// The same refund again (its key) is the same refusal, still the bank's.
+	key := "5b0d6a2e-4c1f-4e8a-9b3d-7e6f5a4b3c2d"
+	e.do("POST", path, tok, map[string]string{"amount": "0.50", "reference": "退款 2"}, "Idempotency-Key", key).want(t, 403, "ACCOUNT_ABNORMAL")
+	a = e.do("POST", path, tok, map[string]string{"amount": "0.50", "reference": "退款 2"}, "Idempotency-Key", key).want(t, 403, "ACCOUNT_ABNORMAL")
+	if p := a.json(t); p["support"] != "95500" {
+		t.Fatalf("replayed refusal = %v; want the bank's support number", p)
+	}
+}
