@@ -186,13 +186,7 @@ func (s *Server) authorise(r *http.Request, g grants) (*caller, error) {
 	if !acceptsJSON(r) {
 		return nil, obErr(cNotAcceptable, "Accept", "only application/json is served")
 	}
-	var t *token
-	var err error
-	if g == cached {
-		t, err = s.cachedToken(r.Context(), web.BearerToken(r))
-	} else {
-		t, err = s.lookupToken(r.Context(), web.BearerToken(r), "")
-	}
+	t, err := s.lookupToken(r.Context(), web.BearerToken(r), "", g)
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +221,7 @@ func (s *Server) withClient(h func(http.ResponseWriter, *http.Request, *caller) 
 	return func(w http.ResponseWriter, r *http.Request) {
 		c, err := s.authorise(r, fresh)
 		if err == nil && c.token.Kind == "access" {
-			c.consent, err = s.liveConsent(r.Context(), c.token.ConsentID, s.consent)
+			c.consent, err = s.liveConsent(r.Context(), c.token.ConsentID, fresh)
 		}
 		if err == nil {
 			err = h(w, r, c)
@@ -242,17 +236,13 @@ func (s *Server) withClient(h func(http.ResponseWriter, *http.Request, *caller) 
 // unexpired consent, read through the grant cache (g) or afresh. An
 // expired consent becomes EXPD (TKXP) and the answer is 401.
 func (s *Server) withConsent(g grants, h func(http.ResponseWriter, *http.Request, *caller) error) http.HandlerFunc {
-	read := s.consent
-	if g == cached {
-		read = s.cachedConsent
-	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		c, err := s.authorise(r, g)
 		if err == nil && c.token.Kind != "access" {
 			err = obErr(cOutsideConsent, "", "this endpoint needs a token bound to a consent")
 		}
 		if err == nil {
-			c.consent, err = s.liveConsent(r.Context(), c.token.ConsentID, read)
+			c.consent, err = s.liveConsent(r.Context(), c.token.ConsentID, g)
 		}
 		if err == nil {
 			err = h(w, r, c)
@@ -264,10 +254,9 @@ func (s *Server) withConsent(g grants, h func(http.ResponseWriter, *http.Request
 }
 
 // liveConsent returns the consent of a token if it is AUTH and unexpired,
-// read by read: s.consent afresh, or s.cachedConsent for the data
-// endpoints.
-func (s *Server) liveConsent(ctx context.Context, id string, read func(context.Context, string) (*consent, error)) (*consent, error) {
-	cons, err := read(ctx, id)
+// read afresh or through the grant cache (g).
+func (s *Server) liveConsent(ctx context.Context, id string, g grants) (*consent, error) {
+	cons, err := s.consentFor(ctx, id, g)
 	if katong.ErrorCode(err) == cUnknownID {
 		return nil, katong.Errorf(katong.EUnauthorized, "consent deleted")
 	} else if err != nil {

@@ -112,7 +112,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, 
 	case "authorization_code":
 		return s.exchangeCode(r, c)
 	case "refresh_token":
-		t, err := s.lookupToken(ctx, f.Get("refresh_token"), "refresh")
+		t, err := s.lookupToken(ctx, f.Get("refresh_token"), "refresh", fresh)
 		if err != nil {
 			if katong.ErrorCode(err) == katong.EUnauthorized {
 				return nil, grantErr("invalid_grant", "unknown, expired or revoked refresh token")
@@ -122,7 +122,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, 
 		if t.ClientID != c.ID {
 			return nil, grantErr("invalid_grant", "the refresh token was issued to another client")
 		}
-		if _, err := s.liveConsent(ctx, t.ConsentID, s.consent); err != nil {
+		if _, err := s.liveConsent(ctx, t.ConsentID, fresh); err != nil {
 			if katong.ErrorCode(err) == katong.EUnauthorized {
 				return nil, grantErr("invalid_grant", "the consent is no longer authorised")
 			}
@@ -203,7 +203,7 @@ func (s *Server) exchangeCode(r *http.Request, c *client) (*tokenResponse, error
 	case pkceS256(f.Get("code_verifier")) != challenge:
 		return nil, grantErr("invalid_grant", "code_verifier does not match the code_challenge")
 	}
-	if _, err := s.liveConsent(ctx, consentID, s.consent); err != nil {
+	if _, err := s.liveConsent(ctx, consentID, fresh); err != nil {
 		if katong.ErrorCode(err) == katong.EUnauthorized {
 			return nil, grantErr("invalid_grant", "the consent is no longer authorised")
 		}

@@ -79,9 +79,12 @@ func (s *Server) consent(ctx context.Context, id string) (*consent, error) {
 	return c, nil
 }
 
-// cachedConsent is consent for the data endpoints, through the grant
-// cache; the caller gets its own copy.
-func (s *Server) cachedConsent(ctx context.Context, id string) (*consent, error) {
+// consentFor is consent read afresh or, for the data endpoints, through
+// the grant cache (g); the caller gets its own copy.
+func (s *Server) consentFor(ctx context.Context, id string, g grants) (*consent, error) {
+	if g == fresh {
+		return s.consent(ctx, id)
+	}
 	c, err := s.consents.Load(id, s.bank.Now(), func() (consent, error) {
 		c, err := s.consent(ctx, id)
 		if err != nil {
@@ -233,13 +236,23 @@ func (s *Server) issue(ctx context.Context, q interface {
 	return tok, nil
 }
 
-// lookupToken returns a live token of the kind. Returns EUnauthorized for
-// an unknown, expired, revoked or other-kind token.
-func (s *Server) lookupToken(ctx context.Context, tok, kind string) (*token, error) {
+// lookupToken returns a live token of the kind ("" for any), read afresh
+// or through the grant cache (g). The checks run on every call, on the row
+// as last read. Returns EUnauthorized for an unknown, expired, revoked or
+// other-kind token.
+func (s *Server) lookupToken(ctx context.Context, tok, kind string, g grants) (*token, error) {
 	if tok == "" || len(tok) > 512 {
 		return nil, katong.Errorf(katong.EUnauthorized, "no token")
 	}
-	t, err := s.readToken(ctx, string(auth.HashToken(tok)))
+	hash := auth.HashToken(tok)
+	read := func() (token, error) { return s.readToken(ctx, hash) }
+	var t token
+	var err error
+	if g == cached {
+		t, err = s.tokens.Load(string(hash), s.bank.Now(), read)
+	} else {
+		t, err = read()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -247,10 +260,10 @@ func (s *Server) lookupToken(ctx context.Context, tok, kind string) (*token, err
 }
 
 // readToken reads the token row of a token hash.
-func (s *Server) readToken(ctx context.Context, hash string) (token, error) {
+func (s *Server) readToken(ctx context.Context, hash []byte) (token, error) {
 	var t token
 	err := s.bank.DB.Row(ctx, `SELECT kind, client_id, consent_id, expires_at, revoked_at FROM ob_tokens WHERE token_hash = $1`,
-		[]byte(hash)).Scan(&t.Kind, &t.ClientID, &t.ConsentID, &t.Expires, &t.Revoked)
+		hash).Scan(&t.Kind, &t.ClientID, &t.ConsentID, &t.Expires, &t.Revoked)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, katong.Errorf(katong.EUnauthorized, "unknown token")
 	}
@@ -276,20 +289,6 @@ func (s *Server) checkToken(t token, kind string) (*token, error) {
 func (s *Server) forgetGrants(consentID string) {
 	s.tokens.DropIf(func(_ string, t token) bool { return t.ConsentID == consentID })
 	s.consents.Drop(consentID)
-}
-
-// cachedToken is lookupToken for the data endpoints, through the grant
-// cache. The checks run on every call, on the row as last read.
-func (s *Server) cachedToken(ctx context.Context, tok string) (*token, error) {
-	if tok == "" || len(tok) > 512 {
-		return nil, katong.Errorf(katong.EUnauthorized, "no token")
-	}
-	key := string(auth.HashToken(tok))
-	t, err := s.tokens.Load(key, s.bank.Now(), func() (token, error) { return s.readToken(ctx, key) })
-	if err != nil {
-		return nil, err
-	}
-	return s.checkToken(t, "")
 }
 
 // Purge deletes tokens and codes that expired more than a day ago.
