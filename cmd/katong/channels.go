@@ -48,6 +48,11 @@ func (s *server) registerBank(ctx context.Context, bc BankConfig, b *bank.Bank) 
 	cfg := phoneConfig(b.Config, bc.Phone)
 	if bc.TwiMLToken != "" {
 		h := twiml.New(b, cfg, bc.TwiMLToken, s.log)
+		if s.cfg.publicURLGiven {
+			// Behind a proxy that ends TLS, the provider signs the
+			// public https:// address, not the one this process sees.
+			h.PublicURL = s.cfg.PublicURL
+		}
 		h.Register(s.mux)
 		s.purgers = append(s.purgers, h.Purge)
 	}
@@ -75,6 +80,7 @@ func (s *server) startSIP(ctx context.Context) error {
 		return fmt.Errorf("sip %s: %w", s.cfg.SIP.Addr, err)
 	}
 	s.closers = append(s.closers, srv.Close)
+	s.sipOn = true
 	return nil
 }
 

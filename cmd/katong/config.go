@@ -31,6 +31,11 @@ type Config struct {
 	Banks  []BankConfig `json:"banks"`
 	Wallet WalletConfig `json:"wallet"`
 	SIP    SIPConfig    `json:"sip"`
+
+	// publicURLGiven is true when public_url was configured rather than
+	// taken from Addr: then it is the address the outside world (a proxy,
+	// the phone provider) uses.
+	publicURLGiven bool
 }
 
 // BankConfig is one bank of the deployment.
@@ -199,6 +204,7 @@ func parseServeFlags(args []string, getenv func(string) string) (*Config, error)
 	if c.SIP.Addr == "off" {
 		c.SIP.Addr = ""
 	}
+	c.publicURLGiven = c.PublicURL != ""
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + c.Addr
 	}

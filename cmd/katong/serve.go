@@ -66,6 +66,7 @@ type server struct {
 	closers []func() error
 	purgers []func(context.Context) error // hourly housekeeping
 	lines   []sip.Line                    // the banks' phone lines
+	sipOn   bool                          // the SIP listener serves the lines
 	wg      sync.WaitGroup
 	stop    context.CancelFunc
 }
@@ -247,11 +248,14 @@ func (s *server) announce(w io.Writer, addr string) {
 	if s.cfg.Role != "bank" {
 		fmt.Fprintf(w, "  wallet %s/wallet/\n", base)
 	}
-	if s.cfg.SIP.Addr != "" {
-		fmt.Fprintf(w, "  phone line sip:95500@%s (galaxy), sip:95566@%s (lakeside)\n", s.cfg.SIP.Addr, s.cfg.SIP.Addr)
-	}
-	if s.cfg.Demo {
-		fmt.Fprintf(w, "  phone line from the terminal: katong call --bank galaxy --server %s --token %s\n", base, demo.TwiMLToken)
+	for _, b := range s.banks {
+		if s.sipOn && b.Config.Support != "" {
+			fmt.Fprintf(w, "  %s phone line sip:%s@%s\n", b.Config.ID, b.Config.Support, s.cfg.SIP.Addr)
+		}
+		if s.cfg.Demo {
+			fmt.Fprintf(w, "  %s phone line from the terminal: katong call --bank %s --server %s --token %s\n",
+				b.Config.ID, b.Config.ID, base, demo.TwiMLToken)
+		}
 	}
 	if s.cfg.Demo {
 		fmt.Fprint(w, demoText(demo.Info()))
