@@ -3,7 +3,7 @@
 //	katong serve [--demo] [--addr 127.0.0.1:8080] [--data DIR] [--config FILE] [--role all|bank|wallet] [--bank ID]
 //	katong demo info [--json]
 //	katong seed --customers N [--data DIR | --postgres DSN] [--bank ID]
-//	katong load --url URL [--op transfer|balance] [--clients 32] [--duration 10s]
+//	katong load --url URL [--op transfer|balance|get] [--path P] [--header 'Name: value'] [--clients 32] [--duration 10s] [--rate R]
 //	katong call --bank galaxy --server http://127.0.0.1:8080 [--keys "1 6222…# 1101…#"]
 //	katong version
 package main
