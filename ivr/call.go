@@ -469,27 +469,24 @@ func (c *Call) verify(ctx context.Context, s bank.Secret) []Action {
 	cfg := &c.line.cfg
 	ctx, cancel := context.WithTimeout(ctx, cfg.BankTimeout)
 	defer cancel()
-	card, err := c.line.bank.VerifyCard(ctx, string(c.card), s)
-	if code := errorCode(err); code == katong.ENotFound || code == katong.ELocked {
+	pan := string(c.card)
+	c.card.zero()
+	card, err := c.line.bank.VerifyCard(ctx, pan, s)
+	switch code := errorCode(err); code {
+	case "":
+	case katong.ENotFound: // a locked card too (Bank.VerifyCard)
 		if a, ok := c.line.bank.(CheckAuditor); ok {
-			if err := a.AuditCardCheck(ctx, katong.ChannelPhone, c.actor, string(c.card), c.detail, katong.ENotFound); err != nil {
-				c.card.zero()
+			if err := a.AuditCardCheck(ctx, katong.ChannelPhone, c.actor, pan, c.detail, code); err != nil {
 				return c.answer(result{Code: errorCode(err)})
 			}
 		}
-	}
-	c.card.zero()
-	if err != nil {
-		switch code := errorCode(err); code {
-		case katong.ENotFound, katong.ELocked:
-			c.failures++
-			if c.failures >= cfg.MaxFailures {
-				return c.end(c.prompt(pNotFound), c.prompt(pTooManyFailures), c.prompt(pGoodbye))
-			}
-			return append([]Action{c.prompt(pNotFound)}, c.enter(stepCard)...)
-		default:
-			return c.answer(result{Code: code, RetryAfter: katong.AsError(err).RetryAfter})
+		c.failures++
+		if c.failures >= cfg.MaxFailures {
+			return c.end(c.prompt(pNotFound), c.prompt(pTooManyFailures), c.prompt(pGoodbye))
 		}
+		return append([]Action{c.prompt(pNotFound)}, c.enter(stepCard)...)
+	default:
+		return c.answer(result{Code: code, RetryAfter: katong.AsError(err).RetryAfter})
 	}
 	bal, err := c.line.bank.Balance(ctx, bank.Query{Channel: katong.ChannelPhone, Actor: c.actor, Detail: c.detail, Card: card})
 	if err != nil {
