@@ -23,10 +23,11 @@ import (
 var templateFS embed.FS
 
 // cookieName is the wallet's session cookie; eyeCookie remembers whether
-// balances are shown.
+// balances are shown, named apart from the bank app's katong_eye (the
+// demo serves both from one origin).
 const (
 	cookieName = "katong_wallet"
-	eyeCookie  = "katong_eye"
+	eyeCookie  = "katong_wallet_eye"
 )
 
 type pages struct {
