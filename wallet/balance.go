@@ -7,7 +7,8 @@ import (
 )
 
 // Balance asks the card's issuing bank for its balance now. Nothing is
-// stored or cached: every answer is the bank's, or an error. Returns
+// stored or cached: every answer is the bank's, or an error. The card is
+// returned whenever it is the user's, with the bank's error too. Returns
 // ENotFound for a card that is not the user's or whose consent no longer
 // covers it, EAbnormal for a frozen account, ERateLimited, and ENetwork
 // when the bank cannot be reached in time.

@@ -470,11 +470,6 @@ func (w *Wallet) pageCard(rw http.ResponseWriter, r *http.Request, pg *page) err
 	if err != nil {
 		return err
 	}
-	card, err := w.Card(r.Context(), pg.User, id)
-	if err != nil {
-		return err
-	}
-	pg.Card = card
 	var wg sync.WaitGroup
 	var recErr error
 	wg.Add(1)
@@ -482,8 +477,11 @@ func (w *Wallet) pageCard(rw http.ResponseWriter, r *http.Request, pg *page) err
 		defer wg.Done()
 		pg.Records, recErr = w.Records(r.Context(), pg.User, id)
 	}()
-	_, pg.Balance, err = w.Balance(r.Context(), pg.User, id)
+	pg.Card, pg.Balance, err = w.Balance(r.Context(), pg.User, id)
 	wg.Wait()
+	if pg.Card == nil {
+		return err // not the user's card, or no longer bound
+	}
 	if len(pg.Records) > 10 {
 		pg.Records = pg.Records[:10]
 	}
