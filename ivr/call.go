@@ -82,7 +82,7 @@ type Kind int
 
 const (
 	Say      Kind = iota + 1 // play Clips in order; Text is the same words
-	Collect                  // wait for keys: up to Max, or until Finish; Timeout after the prompt or the last key
+	Collect                  // wait for one key, or keys until Finish; Timeout after the prompt or the last key
 	Hangup                   // end the call (after what was said is heard)
 	Transfer                 // hand the caller to Target, an agent
 )
@@ -96,8 +96,7 @@ type Action struct {
 	Clips []string // clip names, "zh/menu", "zh/7"
 	Text  string
 	// Collect
-	Max     int           // keys wanted at most; with no Finish, exactly one key for a menu
-	Finish  rune          // the key that ends the input ('#'), not itself part of it; 0 for menu keys
+	Finish  rune          // the key that ends a number ('#'), not itself part of it; 0 for one menu key
 	Timeout time.Duration // no key for this long is a time-out
 	// Transfer
 	Target string
@@ -111,7 +110,7 @@ func (a Action) String() string {
 		if a.Finish != 0 {
 			return fmt.Sprintf("collect until %c (%s)", a.Finish, a.Timeout)
 		}
-		return fmt.Sprintf("collect %d (%s)", a.Max, a.Timeout)
+		return fmt.Sprintf("collect 1 (%s)", a.Timeout)
 	case Hangup:
 		return "hangup"
 	case Transfer:
@@ -278,10 +277,8 @@ func (c *Call) enter(s step) []Action {
 // ask asks for the input of the step the call is at.
 func (c *Call) ask() []Action {
 	cfg := &c.line.cfg
-	key := Action{Kind: Collect, Max: 1, Timeout: cfg.MenuTimeout}
-	number := func(max int) Action {
-		return Action{Kind: Collect, Max: max, Finish: '#', Timeout: cfg.DigitTimeout}
-	}
+	key := Action{Kind: Collect, Timeout: cfg.MenuTimeout}
+	number := Action{Kind: Collect, Finish: '#', Timeout: cfg.DigitTimeout}
 	switch c.step {
 	case stepMenu:
 		acts := []Action{c.prompt(pMenu)}
@@ -294,13 +291,13 @@ func (c *Call) ask() []Action {
 		}
 		return append(acts, key)
 	case stepCard:
-		return []Action{c.prompt(pEnterCard), number(19)}
+		return []Action{c.prompt(pEnterCard), number}
 	case stepID:
-		return []Action{c.prompt(pEnterID), number(18)}
+		return []Action{c.prompt(pEnterID), number}
 	case stepPIN:
-		return []Action{c.prompt(pEnterPIN), number(6)}
+		return []Action{c.prompt(pEnterPIN), number}
 	case stepSecret:
-		return []Action{c.prompt(pEnterSecret), number(18)}
+		return []Action{c.prompt(pEnterSecret), number}
 	case stepResult:
 		return []Action{c.prompt(pAfterResult), key}
 	}

@@ -157,7 +157,7 @@ func TestCallGreetsAndOffersTheMenu(t *testing.T) {
 	h.wantSaid("余额查询请按1，人工服务请按0。")
 	h.wantSaid("For English, press 9.")
 	c := h.next()
-	if c.Kind != ivr.Collect || c.Max != 1 || c.Finish != 0 || c.Timeout != 6*time.Second {
+	if c.Kind != ivr.Collect || c.Finish != 0 || c.Timeout != 6*time.Second {
 		t.Fatalf("menu collect = %+v; want one key within 6 s", c)
 	}
 }
@@ -175,7 +175,7 @@ func TestBalanceByIDNumber(t *testing.T) {
 	}
 	h.keys(h.w.Alice.PAN[1:] + "#")
 	h.wantSaid("请输入持卡人身份证号码或六位查询密码，以井号键结束，字母X请用星号键代替。")
-	if c := h.next(); c.Finish != '#' || c.Max != 18 {
+	if c := h.next(); c.Finish != '#' || c.Timeout != 8*time.Second {
 		t.Fatalf("secret collect = %+v", c)
 	}
 	h.keys("11010519491231002*#") // * is the X of 11010519491231002X
@@ -642,8 +642,8 @@ func TestActionString(t *testing.T) {
 		want string
 	}{
 		{ivr.Action{Kind: ivr.Say, Lang: katong.ZH, Text: "您好"}, "say zh: 您好"},
-		{ivr.Action{Kind: ivr.Collect, Max: 1, Timeout: 6 * time.Second}, "collect 1 (6s)"},
-		{ivr.Action{Kind: ivr.Collect, Max: 19, Finish: '#', Timeout: 8 * time.Second}, "collect until # (8s)"},
+		{ivr.Action{Kind: ivr.Collect, Timeout: 6 * time.Second}, "collect 1 (6s)"},
+		{ivr.Action{Kind: ivr.Collect, Finish: '#', Timeout: 8 * time.Second}, "collect until # (8s)"},
 		{ivr.Action{Kind: ivr.Hangup}, "hangup"},
 		{ivr.Action{Kind: ivr.Transfer, Target: "95500"}, "transfer 95500"},
 	} {

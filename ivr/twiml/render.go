@@ -79,7 +79,7 @@ func (h *Handler) render(w http.ResponseWriter, acts []ivr.Action) {
 			if a.Finish != 0 {
 				g.Action, g.FinishOnKey = base+"/number", string(a.Finish)
 			} else {
-				g.Action, g.NumDigits = base+"/key", max(a.Max, 1)
+				g.Action, g.NumDigits = base+"/key", 1
 			}
 			says = nil
 			verbs = append(verbs, g)

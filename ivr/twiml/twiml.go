@@ -220,7 +220,7 @@ func (h *Handler) handleGather(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(acts) == 0 {
 		// Still typing a number: keep listening, silently.
-		acts = []ivr.Action{{Kind: ivr.Collect, Max: 24, Finish: '#', Timeout: h.line.Config().DigitTimeout}}
+		acts = []ivr.Action{{Kind: ivr.Collect, Finish: '#', Timeout: h.line.Config().DigitTimeout}}
 	}
 	h.render(w, acts)
 }
