@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -104,7 +105,9 @@ const (
 // file migrations/common/NNNNN_name.sql (tables every database has:
 // sessions, lock-outs, rate limits, audit), then each file
 // migrations/<schema>/NNNNN_name.sql, runs once, in its own transaction,
-// in name order; the words {{PK}} and {{BLOB}} take the dialect's DDL.
+// in name order; the words {{PK}} and {{BLOB}} take the dialect's DDL. A
+// file named NNNNN_name.<dialect>.sql runs only on that dialect (what the
+// two engines cannot say alike).
 func (db *DB) Migrate(ctx context.Context, s Schema) error {
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
@@ -117,8 +120,10 @@ func (db *DB) Migrate(ctx context.Context, s Schema) error {
 	}
 	sort.Strings(common)
 	sort.Strings(own)
-	names := append(common, own...)
-	for _, name := range names {
+	for _, name := range append(common, own...) {
+		if !db.Dialect.runs(name) {
+			continue
+		}
 		if err := db.migrate(ctx, name); err != nil {
 			return fmt.Errorf("migrate %s: %w", name, err)
 		}
@@ -130,6 +135,13 @@ func (db *DB) Migrate(ctx context.Context, s Schema) error {
 		return db.warmLedger(ctx)
 	}
 	return nil
+}
+
+// runs reports whether the migration file name is for this dialect: a
+// shared one, or one named for it.
+func (d Dialect) runs(name string) bool {
+	parts := strings.Split(strings.TrimSuffix(path.Base(name), ".sql"), ".")
+	return len(parts) == 1 || parts[len(parts)-1] == d.Name
 }
 
 func (db *DB) migrate(ctx context.Context, name string) error {

@@ -204,3 +204,65 @@ func TestPurgeKeys(t *testing.T) {
 		t.Fatal("the key is still remembered")
 	}
 }
+
+// TestUpgradeForgetsKeys: a database made before migration 00006, whose
+// txns table still repeated the idempotency key's uniqueness, loses that
+// copy on the next start with its rows and references intact, so that a
+// key forgotten by PurgeKeys can be used again (docs/configuration.md,
+// Retention).
+func TestUpgradeForgetsKeys(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		open func(testing.TB) *sqlstore.DB
+		old  []string // what 00006 undoes
+	}{
+		{"SQLite", SQLite, []string{`CREATE UNIQUE INDEX txns_key ON txns (client, idem_key)`}},
+		{"Postgres", Postgres, []string{`ALTER TABLE txns ADD CONSTRAINT txns_client_idem_key_key UNIQUE (client, idem_key)`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			db := tc.open(t)
+			clk := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			now := func() time.Time { return clk }
+			db.Now = now
+			MustEnsureSystem(t, db)
+			a := MustOpenAccount(t, db, "a")
+			l := startLedger(t, db, now)
+			req := ledger.Request{Client: "c", Key: "k", Kind: katong.TxnDeposit, To: a, Amount: 100}
+			for _, k := range []string{"k", "k2", "k3"} {
+				req.Key = k
+				if _, err := l.Do(ctx, req); err != nil {
+					t.Fatal(err)
+				}
+			}
+			l.Close()
+			for _, stmt := range append(tc.old, `CREATE INDEX entries_txn ON entries (txn_id)`,
+				`DROP INDEX idempotency_created`, `DELETE FROM schema_migrations WHERE name LIKE '%00006%'`) {
+				if _, err := db.ExecContext(ctx, stmt); err != nil {
+					t.Fatalf("%s: %v", stmt, err)
+				}
+			}
+			again := Reopen(t, db) // migrates
+			again.Now = now
+			CheckLedger(t, again)
+			if db.Dialect.Name == "sqlite" {
+				var n int
+				if err := again.QueryRowContext(ctx, `SELECT count(*) FROM pragma_foreign_key_check`).Scan(&n); err != nil || n != 0 {
+					t.Fatalf("foreign key check: %d rows, %v", n, err)
+				}
+			}
+			clk = clk.Add(sqlstore.KeyTTL + time.Hour)
+			if n, err := again.Ledger().PurgeKeys(ctx); err != nil || n != 3 {
+				t.Fatalf("purged %d, %v", n, err)
+			}
+			req.Key = "k"
+			res, err := NewLedger(t, again, now).Do(ctx, req)
+			if err != nil || res.Replayed {
+				t.Fatalf("a forgotten key used again: %+v, %v", res, err)
+			}
+			if got, err := again.Ledger().Account(ctx, a); err != nil || got.Booked != 400 {
+				t.Fatalf("account %+v, %v; want booked 400", got, err)
+			}
+		})
+	}
+}

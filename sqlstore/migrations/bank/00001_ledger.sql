@@ -20,10 +20,9 @@ CREATE TABLE txns (
 	client     TEXT NOT NULL,
 	idem_key   TEXT NOT NULL,
 	memo       TEXT NOT NULL DEFAULT '',
-	created_at BIGINT NOT NULL
+	created_at BIGINT NOT NULL,
+	UNIQUE (client, idem_key)
 );
--- (client, idem_key) is unique through the idempotency table, written in
--- the same transaction as the ledger transaction it answers for.
 CREATE TABLE entries (
 	id            {{PK}},
 	txn_id        BIGINT NOT NULL REFERENCES txns (id),
@@ -33,6 +32,7 @@ CREATE TABLE entries (
 	created_at    BIGINT NOT NULL
 );
 CREATE INDEX entries_account ON entries (account_id, id);
+CREATE INDEX entries_txn ON entries (txn_id);
 CREATE TABLE holds (
 	id         {{PK}},
 	account_id BIGINT NOT NULL REFERENCES accounts (id),
