@@ -233,13 +233,11 @@ func (c *call) drain(ctx context.Context) {
 	}
 }
 
-// transfer refers the caller to the agent (a blind transfer) and keeps
-// the call until the caller's phone reports how the transfer went (a
-// final NOTIFY), the caller leaves, or 30 s pass.
+// transfer refers the caller to the agent, the line's ivr Config.Agent (a
+// SIP URI, or a number, referred to at the host the caller called), as a
+// blind transfer, and keeps the call until the caller's phone reports how
+// the transfer went (a final NOTIFY), the caller leaves, or 30 s pass.
 func (c *call) transfer(ctx context.Context, target string) {
-	if c.line.Agent != "" {
-		target = c.line.Agent
-	}
 	u, err := agentURI(target, c.d.InviteRequest.Recipient.Host)
 	if err != nil {
 		c.log.Warn("sip transfer", "err", err)

@@ -55,10 +55,6 @@ type Line struct {
 	Bank    katong.BankID
 	IVR     *ivr.Line
 	Prompts *prompts.Set
-	// Agent is the SIP URI a caller pressing 0 is referred to; empty
-	// uses the line's ivr Config.Agent (a SIP URI, or a number, which is
-	// referred to at this listener's host).
-	Agent string
 }
 
 // Stats count the listener's calls, for tests and metrics.
