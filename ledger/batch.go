@@ -210,18 +210,14 @@ func (l *Ledger) run(batch []*call) error {
 	// write lock, which the waiting writers may all hold (SQLite).
 	system := map[katong.AccountKind]katong.AccountID{}
 	for _, c := range batch {
-		kinds := []katong.AccountKind{counterpart[c.req.Kind]}
-		if c.req.Kind == katong.TxnCapture {
-			kinds = append(kinds, katong.KindSettlement)
+		k, ok := counterpart[c.req.Kind]
+		if _, known := system[k]; !ok || known {
+			continue
 		}
-		for _, k := range kinds {
-			if _, ok := system[k]; k != "" && !ok {
-				if id, err := l.System(ctx, k); err == nil {
-					system[k] = id
-				} else if katong.ErrorCode(err) == katong.EInternal {
-					return err
-				}
-			}
+		if id, err := l.System(ctx, k); err == nil {
+			system[k] = id
+		} else if katong.ErrorCode(err) == katong.EInternal {
+			return err
 		}
 	}
 	return l.store.Write(ctx, func(tx Tx) error {
