@@ -345,7 +345,7 @@ func (w *Wallet) apiPay(rw http.ResponseWriter, r *http.Request, u *User) error 
 	if err != nil {
 		return err
 	}
-	if err := w.fill(r.Context(), p); err != nil {
+	if err := w.fill(r.Context(), u, p); err != nil {
 		return err
 	}
 	web.JSON(rw, http.StatusCreated, toPayment(p))

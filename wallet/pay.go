@@ -38,6 +38,7 @@ type Payment struct {
 	userID        int64
 	clientKey     string
 	bankKey       string
+	tries         int64 // asked with its outcome unknown
 }
 
 // Refunded is what was refunded or is being refunded.
@@ -64,6 +65,7 @@ type Refund struct {
 	userID       int64
 	clientKey    string
 	bankKey      string
+	tries        int64
 }
 
 // outcomeUnknown reports whether err leaves the bank's answer unknown
@@ -103,14 +105,14 @@ func clientKey(key string) (string, error) {
 }
 
 const paymentCols = `id, user_id, binding_id, client_key, bank_key, amount, reference, status, bank_payment_id, fail_code,
-	created_at, updated_at`
+	tries, created_at, updated_at`
 
 func scanPayment(row interface{ Scan(...any) error }) (*Payment, error) {
 	var p Payment
 	var fail string
 	var created, updated int64
 	err := row.Scan(&p.ID, &p.userID, &p.CardID, &p.clientKey, &p.bankKey, &p.Amount, &p.Reference, &p.Status,
-		&p.BankPaymentID, &fail, &created, &updated)
+		&p.BankPaymentID, &fail, &p.tries, &created, &updated)
 	p.FailCode, p.Created, p.Updated = katong.Code(fail), time.UnixMicro(created), time.UnixMicro(updated)
 	return &p, err
 }
@@ -143,39 +145,32 @@ func (w *Wallet) Pay(ctx context.Context, u *User, cardID int64, key string, amo
 		return nil, err
 	}
 	p, err := w.paymentByKey(ctx, u, key)
-	if err == nil {
-		if p.CardID != cardID || p.Amount != amount || p.Reference != ref {
-			return nil, katong.Errorf(katong.EKeyReused, "idempotency key used for another payment")
+	var b *binding // the card's binding, read for a new payment
+	if errors.Is(err, sql.ErrNoRows) {
+		if b, err = w.binding(ctx, u, cardID); err != nil {
+			return nil, err
 		}
-		return w.sendPayment(ctx, p)
+		now := w.cfg.Now().UnixMicro()
+		p, err = scanPayment(w.db.QueryRowContext(ctx, `INSERT INTO payments (user_id, binding_id, client_key, bank_key,
+			amount, reference, status, next_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $8)
+			ON CONFLICT (user_id, client_key) DO NOTHING RETURNING `+paymentCols,
+			u.ID, b.ID, key, katong.NewKey(), amount, ref, payPending, now))
+		if errors.Is(err, sql.ErrNoRows) { // a concurrent request with the same key stored it first
+			b = nil
+			p, err = w.paymentByKey(ctx, u, key)
+		}
 	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return nil, err
-	}
-	b, err := w.binding(ctx, u, cardID)
 	if err != nil {
 		return nil, err
 	}
-	now := w.cfg.Now().UnixMicro()
-	_, err = w.db.ExecContext(ctx, `INSERT INTO payments (user_id, binding_id, client_key, bank_key, amount, reference,
-		status, next_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $8)
-		ON CONFLICT (user_id, client_key) DO NOTHING`, u.ID, b.ID, key, katong.NewKey(), amount, ref, payPending, now)
-	if err != nil {
-		return nil, err
-	}
-	if p, err = w.paymentByKey(ctx, u, key); err != nil {
-		return nil, err
-	}
-	if p.CardID != cardID || p.Amount != amount || p.Reference != ref { // a concurrent request won with another body
+	if p.CardID != cardID || p.Amount != amount || p.Reference != ref {
 		return nil, katong.Errorf(katong.EKeyReused, "idempotency key used for another payment")
 	}
-	return w.sendPayment(ctx, p)
+	return w.sendPayment(ctx, p, b)
 }
 
 func (w *Wallet) paymentByKey(ctx context.Context, u *User, key string) (*Payment, error) {
-	p, err := scanPayment(w.db.Row(ctx, `SELECT `+paymentCols+` FROM payments
-		WHERE user_id = $1 AND client_key = $2`, u.ID, key))
-	return p, err
+	return scanPayment(w.db.Row(ctx, `SELECT `+paymentCols+` FROM payments WHERE user_id = $1 AND client_key = $2`, u.ID, key))
 }
 
 // settled returns a settled payment with the error it failed with.
@@ -201,12 +196,16 @@ func (w *Wallet) anyBinding(ctx context.Context, id int64) (*binding, error) {
 }
 
 // sendPayment sends a pending payment to the bank with its stored key and
-// records the answer; a settled one is returned as it is.
-func (w *Wallet) sendPayment(ctx context.Context, p *Payment) (*Payment, error) {
+// records the answer; a settled one is returned as it is. b is the
+// payment's binding if the caller has read it, else nil.
+func (w *Wallet) sendPayment(ctx context.Context, p *Payment, b *binding) (*Payment, error) {
 	if p.Status != payPending {
 		return settled(p)
 	}
-	b, err := w.anyBinding(ctx, p.CardID)
+	var err error
+	if b == nil {
+		b, err = w.anyBinding(ctx, p.CardID)
+	}
 	var bankID string
 	if err == nil {
 		callCtx, cancel := context.WithTimeout(ctx, w.cfg.Deadline)
@@ -228,10 +227,8 @@ func (w *Wallet) sendPayment(ctx context.Context, p *Payment) (*Payment, error) 
 			return nil, err2
 		}
 	case outcomeUnknown(err):
-		tries := int64(0)
-		w.db.QueryRowContext(rec, `SELECT tries FROM payments WHERE id = $1`, p.ID).Scan(&tries)
 		if _, err2 := w.db.ExecContext(rec, `UPDATE payments SET tries = tries + 1, next_at = $1, updated_at = $2
-			WHERE id = $3 AND status = $4`, now.Add(w.backoff(tries+1)).UnixMicro(), now.UnixMicro(), p.ID, payPending); err2 != nil {
+			WHERE id = $3 AND status = $4`, now.Add(w.backoff(p.tries+1)).UnixMicro(), now.UnixMicro(), p.ID, payPending); err2 != nil {
 			return nil, err2
 		}
 	default:
@@ -266,11 +263,11 @@ func (w *Wallet) sendPayment(ctx context.Context, p *Payment) (*Payment, error) 
 // (same key); a settled one is returned as it is. ENotFound for a payment
 // that is not the user's.
 func (w *Wallet) RetryPayment(ctx context.Context, u *User, id int64) (*Payment, error) {
-	p, err := w.Payment(ctx, u, id)
+	p, err := w.userPayment(ctx, u, id)
 	if err != nil {
 		return nil, err
 	}
-	return w.sendPayment(ctx, p)
+	return w.sendPayment(ctx, p, nil)
 }
 
 // errNoPayment marks the ENotFound of a payment that is not the user's,
@@ -284,78 +281,88 @@ func noPayment(id int64, u *User) error {
 // Payment returns one of the user's payments with its refunds and card.
 // ENotFound (errNoPayment) for a payment that is not the user's.
 func (w *Wallet) Payment(ctx context.Context, u *User, id int64) (*Payment, error) {
-	p, err := scanPayment(w.db.Row(ctx, `SELECT `+paymentCols+` FROM payments WHERE id = $1 AND user_id = $2`,
-		id, u.ID))
+	p, err := w.userPayment(ctx, u, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.fill(ctx, u, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// userPayment returns one of the user's payments, without its refunds and
+// card. ENotFound (errNoPayment) for a payment that is not the user's.
+func (w *Wallet) userPayment(ctx context.Context, u *User, id int64) (*Payment, error) {
+	p, err := scanPayment(w.db.Row(ctx, `SELECT `+paymentCols+` FROM payments WHERE id = $1 AND user_id = $2`, id, u.ID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, noPayment(id, u)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if err := w.fill(ctx, p); err != nil {
-		return nil, err
-	}
 	return p, nil
 }
 
-// fill loads a payment's card and refunds.
-func (w *Wallet) fill(ctx context.Context, p *Payment) error {
-	b, err := w.scanBinding(w.db.Row(ctx, `SELECT `+bindingCols+` FROM bindings WHERE id = $1`, p.CardID))
-	if err != nil {
-		return err
-	}
-	p.Card = &b.Card
-	rows, err := w.db.QueryContext(ctx, `SELECT `+refundCols+` FROM refunds WHERE payment_id = $1 ORDER BY id`, p.ID)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	p.Refunds = nil
-	for rows.Next() {
-		r, err := scanRefund(rows)
-		if err != nil {
-			return err
-		}
-		p.Refunds = append(p.Refunds, r)
-	}
-	return rows.Err()
-}
-
-// Payments returns the user's newest payments (at most 50).
+// Payments returns the user's newest payments (at most 50) with their
+// refunds and cards.
 func (w *Wallet) Payments(ctx context.Context, u *User) ([]*Payment, error) {
-	rows, err := w.db.QueryContext(ctx, `SELECT `+paymentCols+` FROM payments WHERE user_id = $1 ORDER BY id DESC LIMIT 50`, u.ID)
+	ps, err := sqlstore.All(ctx, w.db, scanPayment, `SELECT `+paymentCols+` FROM payments WHERE user_id = $1
+		ORDER BY id DESC LIMIT 50`, u.ID)
 	if err != nil {
 		return nil, err
 	}
-	var out []*Payment
-	for rows.Next() {
-		p, err := scanPayment(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	for _, p := range out {
-		if err := w.fill(ctx, p); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return ps, w.fill(ctx, u, ps...)
 }
 
-const refundCols = `id, payment_id, user_id, client_key, bank_key, amount, reference, status, bank_refund_id, fail_code, created_at`
+// fill loads the cards and refunds of the user's payments ps, in one
+// query each: those of all the user's payments from the oldest of ps to
+// the newest (one payment, or a page of the newest).
+func (w *Wallet) fill(ctx context.Context, u *User, ps ...*Payment) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	lo, hi := ps[0].ID, ps[0].ID
+	byID := map[int64]*Payment{}
+	for _, p := range ps {
+		lo, hi = min(lo, p.ID), max(hi, p.ID)
+		byID[p.ID] = p
+		p.Refunds = nil
+	}
+	bs, err := sqlstore.All(ctx, w.db, w.scanBinding, `SELECT `+bindingCols+` FROM bindings WHERE id IN
+		(SELECT binding_id FROM payments WHERE user_id = $1 AND id BETWEEN $2 AND $3)`, u.ID, lo, hi)
+	if err != nil {
+		return err
+	}
+	cards := map[int64]*Card{}
+	for _, b := range bs {
+		cards[b.ID] = &b.Card
+	}
+	rs, err := sqlstore.All(ctx, w.db, scanRefund, `SELECT `+refundCols+` FROM refunds
+		WHERE user_id = $1 AND payment_id BETWEEN $2 AND $3 ORDER BY id`, u.ID, lo, hi)
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		p.Card = cards[p.CardID]
+	}
+	for _, r := range rs {
+		if p := byID[r.PaymentID]; p != nil {
+			p.Refunds = append(p.Refunds, r)
+		}
+	}
+	return nil
+}
+
+const refundCols = `id, payment_id, user_id, client_key, bank_key, amount, reference, status, bank_refund_id, fail_code,
+	tries, created_at`
 
 func scanRefund(row interface{ Scan(...any) error }) (*Refund, error) {
 	var r Refund
 	var created int64
 	var fail string
 	err := row.Scan(&r.ID, &r.PaymentID, &r.userID, &r.clientKey, &r.bankKey, &r.Amount, &r.Reference, &r.Status,
-		&r.BankRefundID, &fail, &created)
+		&r.BankRefundID, &fail, &r.tries, &created)
 	r.FailCode, r.Created = katong.Code(fail), time.UnixMicro(created)
 	return &r, err
 }
@@ -449,10 +456,8 @@ func (w *Wallet) sendRefund(ctx context.Context, r *Refund) (*Refund, error) {
 		q, args = `UPDATE refunds SET status = $1, bank_refund_id = $2, updated_at = $3 WHERE id = $4 AND status = $5`,
 			[]any{payPaid, bankID, now.UnixMicro(), r.ID, payPending}
 	case outcomeUnknown(err):
-		var tries int64
-		w.db.QueryRowContext(rec, `SELECT tries FROM refunds WHERE id = $1`, r.ID).Scan(&tries)
 		q, args = `UPDATE refunds SET tries = tries + 1, next_at = $1, updated_at = $2 WHERE id = $3 AND status = $4`,
-			[]any{now.Add(w.backoff(tries + 1)).UnixMicro(), now.UnixMicro(), r.ID, payPending}
+			[]any{now.Add(w.backoff(r.tries + 1)).UnixMicro(), now.UnixMicro(), r.ID, payPending}
 	default:
 		q, args = `UPDATE refunds SET status = $1, fail_code = $2, updated_at = $3 WHERE id = $4 AND status = $5`,
 			[]any{payFailed, string(katong.ErrorCode(err)), now.UnixMicro(), r.ID, payPending}
@@ -485,7 +490,7 @@ func (w *Wallet) settlePayments(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if _, err := w.sendPayment(ctx, p); err != nil && outcomeUnknown(err) {
+		if _, err := w.sendPayment(ctx, p, nil); err != nil && outcomeUnknown(err) {
 			w.log.Info("wallet settler: payment still pending", "payment", p.ID, "code", katong.ErrorCode(err))
 		}
 	}

@@ -435,3 +435,43 @@ func TestRefundRefusedNamesTheBank(t *testing.T) {
 		t.Fatalf("replayed refusal = %v; want the bank's support number", p)
 	}
 }
+
+// TestPaymentsList: the list holds the user's payments newest first, each
+// with its own refunds and card, and none of another user's.
+func TestPaymentsList(t *testing.T) {
+	e := newEnv(t, options{})
+	tok, other := e.user(e.world.Alice.Mobile), e.user(e.world.Bob.Mobile)
+	id, bobCard := e.bind(tok, e.world.Alice), e.bind(other, e.world.Bob)
+	var ids []float64
+	for _, ref := range []string{"order 1", "order 2", "order 3"} {
+		p := e.do("POST", "/wallet/api/v1/payments", tok, map[string]any{"card_id": id, "amount": "3.00", "reference": ref}).
+			want(t, 201, "").json(t)
+		ids = append(ids, p["id"].(float64))
+		bp := e.do("POST", "/wallet/api/v1/payments", other, map[string]any{"card_id": bobCard, "amount": "1.00", "reference": ref}).
+			want(t, 201, "").json(t)
+		e.do("POST", fmt.Sprintf("/wallet/api/v1/payments/%.0f/refunds", bp["id"]), other, map[string]string{"amount": "0.50", "reference": "B"}).
+			want(t, 201, "")
+	}
+	for _, amount := range []string{"1.00", "0.50"} {
+		e.do("POST", fmt.Sprintf("/wallet/api/v1/payments/%.0f/refunds", ids[1]), tok, map[string]string{"amount": amount, "reference": "退款"}).
+			want(t, 201, "")
+	}
+	list := e.do("GET", "/wallet/api/v1/payments", tok, nil).want(t, 200, "").json(t)["payments"].([]any)
+	if len(list) != 3 {
+		t.Fatalf("%d payments listed; want 3", len(list))
+	}
+	for i, want := range []struct {
+		id       float64
+		refunded string
+		refunds  int
+	}{{ids[2], "0.00", 0}, {ids[1], "1.50", 2}, {ids[0], "0.00", 0}} {
+		p := list[i].(map[string]any)
+		if p["id"] != want.id || p["refunded"] != want.refunded || len(p["refunds"].([]any)) != want.refunds {
+			t.Errorf("payment %d listed = %v; want id %.0f, %s refunded in %d refunds", i, p, want.id, want.refunded, want.refunds)
+		}
+	}
+	page := e.login(e.world.Alice.Mobile).call("GET", "/wallet/payments", nil)
+	if body := string(page.body); page.status != 200 || strings.Count(body, "尾号7894") != 3 {
+		t.Fatalf("payments page: %d %s", page.status, body)
+	}
+}
