@@ -79,7 +79,6 @@ func (s *Server) handle(d *diago.DialogServerSession) {
 	s.mu.Lock()
 	s.calls[d.ID] = c
 	s.mu.Unlock()
-	s.active.Add(1)
 	s.total.Add(1)
 	start := time.Now()
 	log.Info("sip call", "from", katong.MaskMobile(d.FromUser()), "codec", codec.Name)
@@ -87,7 +86,6 @@ func (s *Server) handle(d *diago.DialogServerSession) {
 		s.mu.Lock()
 		delete(s.calls, d.ID)
 		s.mu.Unlock()
-		s.active.Add(-1)
 		log.Info("sip call ended", "secs", int(time.Since(start).Seconds()))
 	}()
 

@@ -78,7 +78,7 @@ type Server struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	active, total, keys, dropped atomic.Int64
+	total, keys, dropped atomic.Int64
 }
 
 // New returns the listener of the lines; Start starts it.
@@ -183,7 +183,10 @@ func (s *Server) Addr() string { return s.cfg.Addr }
 
 // Stats returns the counts so far.
 func (s *Server) Stats() Stats {
-	return Stats{Active: s.active.Load(), Calls: s.total.Load(), Keys: s.keys.Load(), KeysDropped: s.dropped.Load()}
+	s.mu.Lock()
+	active := int64(len(s.calls))
+	s.mu.Unlock()
+	return Stats{Active: active, Calls: s.total.Load(), Keys: s.keys.Load(), KeysDropped: s.dropped.Load()}
 }
 
 // route finds the line a number reaches.
