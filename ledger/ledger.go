@@ -107,6 +107,12 @@ type Tx interface {
 	// Account reads an account for update (PostgreSQL locks its row).
 	// Returns ENotFound if there is none.
 	Account(ctx context.Context, id katong.AccountID) (*katong.Account, error)
+	// Accounts reads (and on PostgreSQL locks) the accounts with the ids,
+	// which are sorted, in a few queries; missing ones are left out.
+	Accounts(ctx context.Context, ids []katong.AccountID) ([]*katong.Account, error)
+	// Prefetch reads the idempotency records of the (client, key) pairs
+	// ahead, so that Record needs no round trip.
+	Prefetch(ctx context.Context, keys [][2]string) error
 	// Hold reads a hold for update. Returns ENotFound if there is none.
 	Hold(ctx context.Context, id int64) (*katong.Hold, error)
 	// Record returns the idempotency record of a client's key, or nil.

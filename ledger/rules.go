@@ -62,16 +62,12 @@ func (w *work) lock(ctx context.Context, batch []*call) error {
 			}
 		}
 	}
-	if p, ok := w.tx.(interface {
-		Prefetch(context.Context, [][2]string) error
-	}); ok {
-		keys := make([][2]string, 0, len(batch))
-		for _, c := range batch {
-			keys = append(keys, [2]string{c.req.Client, c.req.Key})
-		}
-		if err := p.Prefetch(ctx, keys); err != nil {
-			return err
-		}
+	keys := make([][2]string, 0, len(batch))
+	for _, c := range batch {
+		keys = append(keys, [2]string{c.req.Client, c.req.Key})
+	}
+	if err := w.tx.Prefetch(ctx, keys); err != nil {
+		return err
 	}
 	slices.Sort(holds)
 	for _, id := range slices.Compact(holds) {
@@ -89,22 +85,12 @@ func (w *work) lock(ctx context.Context, batch []*call) error {
 		sorted = append(sorted, id)
 	}
 	slices.Sort(sorted)
-	if bulk, ok := w.tx.(interface {
-		Accounts(context.Context, []katong.AccountID) ([]*katong.Account, error)
-	}); ok {
-		accts, err := bulk.Accounts(ctx, sorted)
-		if err != nil {
-			return err
-		}
-		for _, a := range accts {
-			w.accounts[a.ID] = a
-		}
-		return nil
+	accts, err := w.tx.Accounts(ctx, sorted)
+	if err != nil {
+		return err
 	}
-	for _, id := range sorted {
-		if _, err := w.account(ctx, id); err != nil && katong.ErrorCode(err) == katong.EInternal {
-			return err
-		}
+	for _, a := range accts {
+		w.accounts[a.ID] = a
 	}
 	return nil
 }
