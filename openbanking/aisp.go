@@ -15,6 +15,7 @@ import (
 	"katong"
 	"katong/auth"
 	"katong/bank"
+	"katong/sqlstore"
 	"katong/web"
 )
 
@@ -783,7 +784,13 @@ func (s *Server) transactions(ctx context.Context, q txnQuery) ([]txnRow, int, e
 	if err := s.bank.DB.QueryRowContext(ctx, `SELECT count(*) FROM holds h WHERE `+hw, args...).Scan(&nh); err != nil {
 		return nil, 0, err
 	}
-	rows, err := s.bank.DB.QueryContext(ctx, `SELECT src, id, amount, balance_after, kind, memo, at FROM (
+	out, err := sqlstore.All(ctx, s.bank.DB, func(row sqlstore.Scanner) (txnRow, error) {
+		var t txnRow
+		var src string
+		err := row.Scan(&src, &t.ID, &t.Amount, &t.BalanceAfter, &t.Kind, &t.Memo, &t.At)
+		t.Pending = src == "P"
+		return t, err
+	}, `SELECT src, id, amount, balance_after, kind, memo, at FROM (
 		SELECT 'B' AS src, e.id AS id, e.amount AS amount, e.balance_after AS balance_after, t.kind AS kind, t.memo AS memo, e.created_at AS at
 		FROM entries e JOIN txns t ON t.id = e.txn_id WHERE `+ew+`
 		UNION ALL
@@ -793,18 +800,7 @@ func (s *Server) transactions(ctx context.Context, q txnQuery) ([]txnRow, int, e
 	if err != nil {
 		return nil, 0, err
 	}
-	defer rows.Close()
-	var out []txnRow
-	for rows.Next() {
-		var t txnRow
-		var src string
-		if err := rows.Scan(&src, &t.ID, &t.Amount, &t.BalanceAfter, &t.Kind, &t.Memo, &t.At); err != nil {
-			return nil, 0, err
-		}
-		t.Pending = src == "P"
-		out = append(out, t)
-	}
-	return out, ne + nh, rows.Err()
+	return out, ne + nh, nil
 }
 
 // bookingBound parses a booking-date filter of the query (lenient, the zone

@@ -16,6 +16,7 @@ import (
 	"katong"
 	"katong/auth"
 	"katong/bank"
+	"katong/sqlstore"
 	"katong/web"
 )
 
@@ -625,23 +626,12 @@ func (s *Server) renderConsentList(w http.ResponseWriter, r *http.Request, cust 
 	if customer, err := s.bank.Customer(ctx, cust); err == nil {
 		p.Customer = katong.MaskName(customer.Name)
 	}
-	rows, err := s.bank.DB.QueryContext(ctx, `SELECT `+consentCols+` FROM ob_consents
+	list, err := sqlstore.All(ctx, s.bank.DB, scanConsent, `SELECT `+consentCols+` FROM ob_consents
 		WHERE customer_id = $1 AND status <> $2 ORDER BY updated_at DESC LIMIT 100`, cust, StatusAWAU)
 	if err != nil {
 		s.renderInternal(w, r, err)
 		return
 	}
-	var list []*consent
-	for rows.Next() {
-		c, err := scanConsent(rows)
-		if err != nil {
-			rows.Close()
-			s.renderInternal(w, r, err)
-			return
-		}
-		list = append(list, c)
-	}
-	rows.Close()
 	for _, c := range list {
 		if c.Status == StatusAUTH && c.expired(s.bank.Now()) {
 			s.expire(ctx, c)

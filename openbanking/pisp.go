@@ -11,6 +11,7 @@ import (
 
 	"katong"
 	"katong/ledger"
+	"katong/sqlstore"
 )
 
 // Wallet payments: Katong's extension, shaped on OBIE payment initiation
@@ -118,7 +119,7 @@ type payment struct {
 const paymentCols = `id, client_id, idem_key, fingerprint, consent_id, account_id, ob_account_id, amount, refunded,
 	reference, status, txn_id, created_at, updated_at`
 
-func scanPayment(row interface{ Scan(...any) error }) (*payment, error) {
+func scanPayment(row sqlstore.Scanner) (*payment, error) {
 	var p payment
 	err := row.Scan(&p.ID, &p.ClientID, &p.Key, &p.Fingerprint, &p.ConsentID, &p.AccountID, &p.ObAccountID,
 		&p.Amount, &p.Refunded, &p.Reference, &p.Status, &p.TxnID, &p.Created, &p.Updated)
@@ -137,7 +138,7 @@ type refund struct {
 
 const refundCols = `id, payment_id, client_id, idem_key, fingerprint, amount, reference, status, txn_id, created_at, updated_at`
 
-func scanRefund(row interface{ Scan(...any) error }) (*refund, error) {
+func scanRefund(row sqlstore.Scanner) (*refund, error) {
 	var f refund
 	err := row.Scan(&f.ID, &f.PaymentID, &f.ClientID, &f.Key, &f.Fingerprint, &f.Amount, &f.Reference, &f.Status,
 		&f.TxnID, &f.Created, &f.Updated)
@@ -372,20 +373,9 @@ func (s *Server) handleGetPayment(w http.ResponseWriter, r *http.Request, c *cal
 	if err != nil {
 		return err
 	}
-	rows, err := s.bank.DB.QueryContext(ctx, `SELECT `+refundCols+` FROM ob_refunds WHERE payment_id = $1 ORDER BY created_at, id`, p.ID)
+	refunds, err := sqlstore.All(ctx, s.bank.DB, scanRefund,
+		`SELECT `+refundCols+` FROM ob_refunds WHERE payment_id = $1 ORDER BY created_at, id`, p.ID)
 	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	var refunds []*refund
-	for rows.Next() {
-		f, err := scanRefund(rows)
-		if err != nil {
-			return err
-		}
-		refunds = append(refunds, f)
-	}
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	self := s.absolute(r, s.pisp()+"/wallet-payments/"+url.PathEscape(p.ID))

@@ -10,6 +10,7 @@ import (
 
 	"katong"
 	"katong/auth"
+	"katong/sqlstore"
 )
 
 // Consent statuses (OBIE v4).
@@ -52,7 +53,7 @@ func (c *consent) expired(now time.Time) bool {
 const consentCols = `id, client_id, customer_id, permissions, expiration, tx_from, tx_to, expires_at, tx_from_at, tx_to_at,
 	status, status_reason, created_at, updated_at, deleted_at`
 
-func scanConsent(row interface{ Scan(...any) error }) (*consent, error) {
+func scanConsent(row sqlstore.Scanner) (*consent, error) {
 	var c consent
 	var perms string
 	err := row.Scan(&c.ID, &c.ClientID, &c.CustomerID, &perms, &c.Expiration, &c.TxFrom, &c.TxTo,
@@ -155,22 +156,13 @@ type consentAccount struct {
 
 // consentAccounts returns the accounts the consent covers, by AccountId.
 func (s *Server) consentAccounts(ctx context.Context, c *consent) ([]consentAccount, error) {
-	rows, err := s.bank.DB.QueryContext(ctx, `SELECT i.id, ca.account_id, ca.card_id FROM ob_consent_accounts ca
+	return sqlstore.All(ctx, s.bank.DB, func(row sqlstore.Scanner) (consentAccount, error) {
+		var a consentAccount
+		err := row.Scan(&a.ObID, &a.AccountID, &a.CardID)
+		return a, err
+	}, `SELECT i.id, ca.account_id, ca.card_id FROM ob_consent_accounts ca
 		JOIN ob_account_ids i ON i.account_id = ca.account_id AND i.client_id = $1
 		WHERE ca.consent_id = $2 ORDER BY ca.account_id`, c.ClientID, c.ID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []consentAccount
-	for rows.Next() {
-		var a consentAccount
-		if err := rows.Scan(&a.ObID, &a.AccountID, &a.CardID); err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
 }
 
 // accountIn resolves an AccountId for a request under consent c: an id the
