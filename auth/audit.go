@@ -33,18 +33,12 @@ func (s *Service) Audit(ctx context.Context, r Record) error {
 	if err := s.Flush(ctx); err != nil {
 		return err
 	}
-	return s.db.Grouped(ctx, func(ctx context.Context, tx *sql.Tx) error { return s.AuditTx(ctx, tx, r) })
-}
-
-// AuditTx is Audit inside the caller's transaction.
-func (s *Service) AuditTx(ctx context.Context, tx *sql.Tx, r Record) error {
-	if r.At.IsZero() {
-		r.At = s.Now()
-	}
-	if err := s.db.InsertRows(ctx, tx, sqlstore.InsertAudit, [][]any{r.redacted().row()}); err != nil {
-		return fmt.Errorf("audit: %w", err)
-	}
-	return nil
+	return s.db.Grouped(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := s.db.InsertRows(ctx, tx, sqlstore.InsertAudit, [][]any{r.redacted().row()}); err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+		return nil
+	})
 }
 
 // redacted is r with anything in its free text that looks like a card or

@@ -7,7 +7,6 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"errors"
-	"sync"
 	"time"
 
 	"katong"
@@ -31,14 +30,18 @@ type Service struct {
 	Window      time.Duration
 	LockFor     time.Duration
 	usesState
-	sessionsOnce sync.Once
-	sessions     *shortcache.Cache[string, *cachedSession]
+	sessions *shortcache.Cache[string, *cachedSession]
 }
 
 // New returns a Service on db with the default policy: 5 failures in an
 // hour lock for 30 minutes.
 func New(db *sqlstore.DB, key func(string) string) *Service {
-	return &Service{db: db, Now: time.Now, Key: key, MaxFailures: 5, Window: time.Hour, LockFor: 30 * time.Minute}
+	s := &Service{db: db, Now: time.Now, Key: key, MaxFailures: 5, Window: time.Hour, LockFor: 30 * time.Minute,
+		sessions: shortcache.New[string, *cachedSession](SessionCache)}
+	s.uses = sqlstore.NewBatch(db, true, s.writeUses)
+	s.uses.Linger = UseLinger
+	s.uses.Committed = s.written
+	return s
 }
 
 // DB returns the database the service keeps its state in.
@@ -87,11 +90,6 @@ func (s *Service) StartSession(ctx context.Context, kind string, id int64, devic
 	return tok, nil
 }
 
-func (s *Service) sessionCache() *shortcache.Cache[string, *cachedSession] {
-	s.sessionsOnce.Do(func() { s.sessions = shortcache.New[string, *cachedSession](SessionCache) })
-	return s.sessions
-}
-
 // SessionCache is how long a process may answer for a session from what
 // it read of it, without reading it again: a session ended through
 // another instance stops working there within this time; one ended
@@ -106,13 +104,13 @@ func (s *Service) Session(ctx context.Context, kind, tok string, p SessionPolicy
 		return nil, katong.Errorf(katong.EUnauthorized, "no session")
 	}
 	now := s.Now()
-	h := sha256.Sum256([]byte(tok))
-	key := string(h[:])
-	c, err := s.sessionCache().Load(key, now, func() (*cachedSession, error) {
+	h := HashToken(tok)
+	key := string(h)
+	c, err := s.sessions.Load(key, now, func() (*cachedSession, error) {
 		c := &cachedSession{}
 		var created, seen, expires int64
 		err := s.db.Row(ctx, `SELECT subject_kind, subject_id, device, created_at, last_seen, expires_at, revoked
-			FROM sessions WHERE token_hash = $1`, h[:]).Scan(&c.Kind, &c.SubjectID, &c.Device, &created, &seen, &expires, &c.revoked)
+			FROM sessions WHERE token_hash = $1`, h).Scan(&c.Kind, &c.SubjectID, &c.Device, &created, &seen, &expires, &c.revoked)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, katong.Errorf(katong.EUnauthorized, "unknown session")
 		}
@@ -136,10 +134,10 @@ func (s *Service) Session(ctx context.Context, kind, tok string, p SessionPolicy
 	// Mark seen at most once a second: a busy client need not write on every read.
 	if now.Sub(ss.LastSeen) >= time.Second {
 		if _, err := s.db.ExecContext(ctx, `UPDATE sessions SET last_seen = $1 WHERE token_hash = $2`,
-			now.UnixMicro(), h[:]); err != nil {
+			now.UnixMicro(), h); err != nil {
 			return nil, err
 		}
-		s.sessionCache().Forget(key) // the next request reads it again
+		s.sessions.Forget(key) // the next request reads it again
 	}
 	return &ss, nil
 }
@@ -148,7 +146,7 @@ func (s *Service) Session(ctx context.Context, kind, tok string, p SessionPolicy
 func (s *Service) EndSession(ctx context.Context, tok string) error {
 	h := HashToken(tok)
 	_, err := s.db.ExecContext(ctx, `UPDATE sessions SET revoked = $1 WHERE token_hash = $2`, s.Now().UnixMicro(), h)
-	s.sessionCache().Drop(string(h))
+	s.sessions.Drop(string(h))
 	return err
 }
 
@@ -157,7 +155,7 @@ func (s *Service) EndSession(ctx context.Context, tok string) error {
 func (s *Service) EndSessions(ctx context.Context, kind string, id int64, keep string) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE sessions SET revoked = $1 WHERE subject_kind = $2 AND subject_id = $3
 		AND revoked = 0 AND token_hash <> $4`, s.Now().UnixMicro(), kind, id, HashToken(keep))
-	s.sessionCache().DropIf(func(_ string, c *cachedSession) bool { return c.Kind == kind && c.SubjectID == id })
+	s.sessions.DropIf(func(_ string, c *cachedSession) bool { return c.Kind == kind && c.SubjectID == id })
 	return err
 }
 

@@ -80,14 +80,14 @@ func (s *Service) Use(ctx context.Context, u Use) (limited error, err error) {
 			limited = &katong.Error{Code: katong.ERateLimited, RetryAfter: start.Add(u.Rate.Per).Sub(now)}
 		}
 	}
-	s.usesBatch().Later(x, func(err error) {
+	s.uses.Later(x, func(err error) {
 		slog.Error("audit: a query's record and count were not written", "actor", x.rec.Actor, "card", x.rec.Card, "err", err)
 	})
 	return limited, nil
 }
 
 // Flush waits until the uses queued before it are written.
-func (s *Service) Flush(ctx context.Context) error { return s.usesBatch().Flush(ctx) }
+func (s *Service) Flush(ctx context.Context) error { return s.uses.Flush(ctx) }
 
 // window is what this process knows of one rate window.
 type window struct {
@@ -167,15 +167,6 @@ func (s *Service) written(uses []*use) {
 	}
 }
 
-func (s *Service) usesBatch() *sqlstore.Batch[*use] {
-	s.usesOnce.Do(func() {
-		s.uses = sqlstore.NewBatch(s.db, true, s.writeUses)
-		s.uses.Linger = UseLinger
-		s.uses.Committed = s.written
-	})
-	return s.uses
-}
-
 // writeUses counts the batch's keys, one statement per round of distinct
 // (key, window), then writes every record in multi-row inserts.
 func (s *Service) writeUses(ctx context.Context, tx *sql.Tx, uses []*use) error {
@@ -220,7 +211,6 @@ func (s *Service) writeUses(ctx context.Context, tx *sql.Tx, uses []*use) error 
 
 // usesState is the Service's batch of uses and its rate windows.
 type usesState struct {
-	usesOnce sync.Once
-	uses     *sqlstore.Batch[*use]
-	limits   limits
+	uses   *sqlstore.Batch[*use]
+	limits limits
 }

@@ -87,7 +87,9 @@ const accountCacheTTL = time.Minute
 
 // New wraps an open database.
 func New(db *sql.DB, d Dialect) *DB {
-	return &DB{DB: db, Dialect: d, Now: time.Now, accountCache: shortcache.New[katong.AccountID, *katong.Account](accountCacheTTL)}
+	s := &DB{DB: db, Dialect: d, Now: time.Now, accountCache: shortcache.New[katong.AccountID, *katong.Account](accountCacheTTL)}
+	s.durable = NewBatch(s, false, runEach)
+	return s
 }
 
 //go:embed migrations/*/*.sql

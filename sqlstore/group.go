@@ -330,8 +330,7 @@ type groupState struct {
 	groupStop chan struct{}
 	groupWG   sync.WaitGroup
 
-	groupOnce sync.Once
-	durable   *Batch[groupFn]
+	durable *Batch[groupFn]
 }
 
 // groupFn is a write of Grouped.
@@ -346,19 +345,12 @@ func runEach(ctx context.Context, tx *sql.Tx, fns []groupFn) error {
 	return nil
 }
 
-func (db *DB) groups() {
-	db.groupOnce.Do(func() {
-		db.durable = NewBatch(db, false, runEach)
-	})
-}
-
 // Grouped runs fn in a write transaction shared with the other callers of
 // Grouped that arrive while the previous one commits (a Batch whose items
 // are functions). fn's writes are durable when Grouped returns nil. fn
 // may run more than once, so it must only write to tx and set its own
 // results.
 func (db *DB) Grouped(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
-	db.groups()
 	return db.durable.Do(ctx, fn)
 }
 
