@@ -371,3 +371,18 @@ func TestTokenEndpoint(t *testing.T) {
 		t.Errorf("client_secret_post: %d %s", r.Status, r.Body)
 	}
 }
+
+// TestPageInk: the text on the bank's colour (header, main button) is
+// white on a dark colour and dark on a light one, so a light bank colour
+// stays readable.
+func TestPageInk(t *testing.T) {
+	e := newEnv(t)
+	for _, c := range []struct{ colour, ink string }{{"#1d4ed8", "#ffffff"}, {"#fde047", "#111827"}} {
+		e.w.Bank.Config.Colour = c.colour
+		r := e.browser().get(e.base + "/oauth/consents")
+		want := "--bank: " + c.colour + "; --bank-ink: " + c.ink + ";"
+		if r.Status != 200 || !strings.Contains(string(r.Body), want) {
+			t.Errorf("bank colour %s: %d, page lacks %q", c.colour, r.Status, want)
+		}
+	}
+}

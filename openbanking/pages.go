@@ -167,6 +167,7 @@ type page struct {
 	Title     string
 	Bank      string
 	Colour    string
+	Ink       string // text on Colour (web.Ink)
 	Support   string
 	LangURL   string
 	Error     string
@@ -217,6 +218,7 @@ func (s *Server) newPage(w http.ResponseWriter, r *http.Request, title string) *
 	if p.Colour == "" {
 		p.Colour = "#1d4ed8"
 	}
+	p.Ink = web.Ink(p.Colour)
 	p.Title = tr(lang, title)
 	return p
 }
