@@ -58,7 +58,6 @@ func (l *Ledger) Write(ctx context.Context, fn func(ledger.Tx) error) error {
 				changed = append(changed, id)
 			}
 		}()
-		defer t.close()
 		if err := fn(t); err != nil {
 			return err
 		}
@@ -188,8 +187,7 @@ func (f rowFunc) QueryRowContext(ctx context.Context, q string, args ...any) *sq
 func record(ctx context.Context, q querier, client, key string) (*ledger.Record, error) {
 	var r ledger.Record
 	var res string
-	err := q.QueryRowContext(ctx, `SELECT fingerprint, result FROM idempotency WHERE client = $1 AND idem_key = $2`,
-		client, key).Scan(&r.Fingerprint, &res)
+	err := q.QueryRowContext(ctx, recordSQL, client, key).Scan(&r.Fingerprint, &res)
 	if err == sql.ErrNoRows {
 		return nil, nil
 	} else if err != nil {

@@ -19,7 +19,6 @@ import (
 type ledgerTx struct {
 	tx    *sql.Tx
 	db    *DB
-	stmts map[string]*sql.Stmt
 	now   int64
 
 	// Transaction ids: SQLite has one writer, so ids follow the largest;
@@ -52,47 +51,27 @@ func (t *ledgerTx) mark(id katong.AccountID) *balances {
 	return b
 }
 
-// stmt prepares q once per transaction.
-func (t *ledgerTx) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
-	if s, ok := t.stmts[q]; ok {
-		return s, nil
-	}
-	s, err := t.tx.PrepareContext(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	if t.stmts == nil {
-		t.stmts = map[string]*sql.Stmt{}
-	}
-	t.stmts[q] = s
-	return s, nil
-}
-
+// exec and row run q through the statement warmLedger prepared for the
+// database, on the transaction's connection.
 func (t *ledgerTx) exec(ctx context.Context, q string, args ...any) error {
-	s, err := t.stmt(ctx, q)
+	st, err := t.db.cached(ctx, q, 0, func() string { return q })
 	if err != nil {
 		return err
 	}
-	_, err = s.ExecContext(ctx, args...)
+	_, err = t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	return err
 }
 
 func (t *ledgerTx) row(ctx context.Context, q string, args ...any) *sql.Row {
-	s, err := t.stmt(ctx, q)
+	st, err := t.db.cached(ctx, q, 0, func() string { return q })
 	if err != nil {
 		return t.tx.QueryRowContext(ctx, q, args...) // reports the same error on Scan
 	}
-	return s.QueryRowContext(ctx, args...)
-}
-
-func (t *ledgerTx) close() {
-	for _, s := range t.stmts {
-		s.Close()
-	}
+	return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 }
 
 func (t *ledgerTx) Account(ctx context.Context, id katong.AccountID) (*katong.Account, error) {
-	a, err := scanAccount(t.row(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = $1`+t.db.Dialect.ForUpdate, id))
+	a, err := scanAccount(t.row(ctx, lockAccountSQL(t.db.Dialect), id))
 	if err != nil {
 		return nil, notFound(err, "no account %d", id)
 	}
@@ -138,8 +117,7 @@ func (t *ledgerTx) Accounts(ctx context.Context, ids []katong.AccountID) ([]*kat
 func (t *ledgerTx) Hold(ctx context.Context, id int64) (*katong.Hold, error) {
 	var h katong.Hold
 	var at int64
-	err := t.row(ctx, `SELECT id, account_id, amount, status, memo, created_at FROM holds WHERE id = $1`+
-		t.db.Dialect.ForUpdate, id).Scan(&h.ID, &h.AccountID, &h.Amount, &h.Status, &h.Memo, &at)
+	err := t.row(ctx, lockHoldSQL(t.db.Dialect), id).Scan(&h.ID, &h.AccountID, &h.Amount, &h.Status, &h.Memo, &at)
 	if err != nil {
 		return nil, notFound(err, "no hold %d", id)
 	}
@@ -205,7 +183,7 @@ func (t *ledgerTx) nextID(ctx context.Context) (int64, error) {
 	if len(t.ids) == 0 {
 		if t.db.Dialect.IDs == "" { // one writer: follow the largest id
 			var max int64
-			if err := t.row(ctx, `SELECT COALESCE(MAX(id), 0) FROM txns`).Scan(&max); err != nil {
+			if err := t.row(ctx, maxTxnSQL).Scan(&max); err != nil {
 				return 0, err
 			}
 			t.ids = []int64{max + 1}
@@ -264,12 +242,10 @@ func (t *ledgerTx) PutHold(ctx context.Context, h *katong.Hold, held katong.Amou
 	now := micros(t.db.Now())
 	id := h.ID
 	if id == 0 {
-		if err := t.row(ctx, `INSERT INTO holds (account_id, amount, status, memo, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $5) RETURNING id`, h.AccountID, h.Amount, h.Status, h.Memo, micros(h.At)).Scan(&id); err != nil {
+		if err := t.row(ctx, insertHoldSQL, h.AccountID, h.Amount, h.Status, h.Memo, micros(h.At)).Scan(&id); err != nil {
 			return 0, err
 		}
-	} else if err := t.exec(ctx, `UPDATE holds SET status = $1, updated_at = $2 WHERE id = $3`,
-		h.Status, now, id); err != nil {
+	} else if err := t.exec(ctx, updateHoldSQL, h.Status, now, id); err != nil {
 		return 0, err
 	}
 	b := t.mark(h.AccountID)
@@ -412,8 +388,30 @@ var inserts = []struct {
 	width int
 }{{insertTxns, 6}, {insertEntries, 5}, {insertRecords, 5}}
 
+// The one-row statements of a ledger transaction.
+const (
+	maxTxnSQL     = `SELECT COALESCE(MAX(id), 0) FROM txns`
+	insertHoldSQL = `INSERT INTO holds (account_id, amount, status, memo, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $5) RETURNING id`
+	updateHoldSQL = `UPDATE holds SET status = $1, updated_at = $2 WHERE id = $3`
+	recordSQL     = `SELECT fingerprint, result FROM idempotency WHERE client = $1 AND idem_key = $2`
+)
+
+func lockAccountSQL(d Dialect) string {
+	return `SELECT ` + accountCols + ` FROM accounts WHERE id = $1` + d.ForUpdate
+}
+
+func lockHoldSQL(d Dialect) string {
+	return `SELECT id, account_id, amount, status, memo, created_at FROM holds WHERE id = $1` + d.ForUpdate
+}
+
 // warmLedger prepares every statement of a ledger batch.
 func (db *DB) warmLedger(ctx context.Context) error {
+	for _, q := range []string{maxTxnSQL, insertHoldSQL, updateHoldSQL, recordSQL, lockAccountSQL(db.Dialect), lockHoldSQL(db.Dialect)} {
+		if _, err := db.cached(ctx, q, 0, func() string { return q }); err != nil {
+			return err
+		}
+	}
 	for _, n := range chunks {
 		for _, st := range []struct{ name, q string }{
 			{"lock accounts", lockSQL(db.Dialect, n)},
