@@ -172,6 +172,41 @@ func TestPaymentAnswerLost(t *testing.T) {
 	}
 }
 
+// TestRefundAnswerLost: the bank refunds but its answer is reset on the
+// way; the refund stays pending and the settler asks again with the same
+// key: one credit.
+func TestRefundAnswerLost(t *testing.T) {
+	e := newEnv(t, options{proxy: true, deadline: 2 * time.Second, breaker: breakerOff, settle: 200 * time.Millisecond})
+	alice := e.world.Alice
+	tok := e.user(alice.Mobile)
+	id := e.bind(tok, alice)
+	pay := e.do("POST", "/wallet/api/v1/payments", tok, map[string]any{"card_id": id, "amount": "20.00", "reference": "refund lost"}).
+		want(t, 201, "").json(t)
+	path := fmt.Sprintf("/wallet/api/v1/payments/%.0f", pay["id"])
+	start := e.bankBalance(alice)
+
+	e.proxy.SetMode(faultproxy.Reset)
+	e.do("POST", path+"/refunds", tok, map[string]string{"amount": "5.00", "reference": "退款"}).want(t, 502, "NETWORK_ERROR")
+	if got := e.bankBalance(alice); got != start+500 {
+		t.Fatalf("bank balance %d; the bank should have refunded (%d) with the answer lost", got, start+500)
+	}
+	refund := func() map[string]any {
+		rs := e.do("GET", path, tok, nil).want(t, 200, "").json(t)["refunds"].([]any)
+		if len(rs) != 1 {
+			t.Fatalf("%d refunds; want 1", len(rs))
+		}
+		return rs[0].(map[string]any)
+	}
+	if s := refund()["status"]; s != "pending" {
+		t.Fatalf("refund %v with the answer lost; want pending", s)
+	}
+	e.proxy.SetMode(faultproxy.Pass)
+	waitFor(t, "the settler to finish the refund", func() bool { return refund()["status"] == "paid" })
+	if got := e.bankBalance(alice); got != start+500 {
+		t.Fatalf("bank balance %d after the settler; want one credit (%d)", got, start+500)
+	}
+}
+
 // TestUnbindWhileBankDown: the card leaves the wallet at once; the
 // consent's revocation is queued durably and made when the bank is back.
 func TestUnbindWhileBankDown(t *testing.T) {

@@ -173,12 +173,34 @@ func (w *Wallet) paymentByKey(ctx context.Context, u *User, key string) (*Paymen
 	return scanPayment(w.db.Row(ctx, `SELECT `+paymentCols+` FROM payments WHERE user_id = $1 AND client_key = $2`, u.ID, key))
 }
 
-// settled returns a settled payment with the error it failed with.
-func settled(p *Payment) (*Payment, error) {
-	if p.Status == payFailed {
-		return p, &katong.Error{Code: p.FailCode, Message: "the bank refused the payment"}
+// refusal is the error of a settled payment or refund ("payment",
+// "refund"): nil when paid, the bank's refusal with its code, tied to the
+// bank p (nil: not known here), when failed.
+func refusal(what, status string, code katong.Code, p *partner) error {
+	if status != payFailed {
+		return nil
 	}
-	return p, nil
+	return p.wrap(&katong.Error{Code: code, Message: "the bank refused the " + what})
+}
+
+// record stores the bank's answer to the pending row id of table
+// (payments or refunds): paid with the bank's id (in bankIDCol), failed
+// with err's code, or still pending when the outcome is unknown, asked
+// again after a backoff for its tries. A row settled meanwhile by another
+// call is left as it is. ctx should outlive the caller's: the bank may
+// have paid.
+func (w *Wallet) record(ctx context.Context, table, bankIDCol string, id, tries int64, bankID string, err error) error {
+	now := w.cfg.Now()
+	status, set, arg := payPaid, bankIDCol+` = $2`, any(bankID)
+	switch {
+	case outcomeUnknown(err):
+		status, set, arg = payPending, `next_at = $2, tries = tries + 1`, now.Add(w.backoff(tries+1)).UnixMicro()
+	case err != nil:
+		status, set, arg = payFailed, `fail_code = $2`, string(katong.ErrorCode(err))
+	}
+	_, err = w.db.ExecContext(ctx, `UPDATE `+table+` SET status = $1, `+set+`, updated_at = $3 WHERE id = $4 AND status = $5`,
+		status, arg, now.UnixMicro(), id, payPending)
+	return err
 }
 
 // anyBinding loads a binding whatever its state: a pending payment of a
@@ -200,7 +222,7 @@ func (w *Wallet) anyBinding(ctx context.Context, id int64) (*binding, error) {
 // payment's binding if the caller has read it, else nil.
 func (w *Wallet) sendPayment(ctx context.Context, p *Payment, b *binding) (*Payment, error) {
 	if p.Status != payPending {
-		return settled(p)
+		return p, refusal("payment", p.Status, p.FailCode, nil)
 	}
 	var err error
 	if b == nil {
@@ -218,45 +240,23 @@ func (w *Wallet) sendPayment(ctx context.Context, p *Payment, b *binding) (*Paym
 	}
 	// Recorded whatever happened to the caller's context: the bank may have paid.
 	rec := context.WithoutCancel(ctx)
-	now := w.cfg.Now()
-	switch {
-	case err == nil:
-		_, err2 := w.db.ExecContext(rec, `UPDATE payments SET status = $1, bank_payment_id = $2, updated_at = $3
-			WHERE id = $4 AND status = $5`, payPaid, bankID, now.UnixMicro(), p.ID, payPending)
-		if err2 != nil {
-			return nil, err2
-		}
-	case outcomeUnknown(err):
-		if _, err2 := w.db.ExecContext(rec, `UPDATE payments SET tries = tries + 1, next_at = $1, updated_at = $2
-			WHERE id = $3 AND status = $4`, now.Add(w.backoff(p.tries+1)).UnixMicro(), now.UnixMicro(), p.ID, payPending); err2 != nil {
-			return nil, err2
-		}
-	default:
-		if _, err2 := w.db.ExecContext(rec, `UPDATE payments SET status = $1, fail_code = $2, updated_at = $3
-			WHERE id = $4 AND status = $5`, payFailed, string(katong.ErrorCode(err)), now.UnixMicro(), p.ID, payPending); err2 != nil {
-			return nil, err2
-		}
+	if err2 := w.record(rec, "payments", "bank_payment_id", p.ID, p.tries, bankID, err); err2 != nil {
+		return nil, err2
 	}
-	card := ""
+	var card string
+	var bank *partner
 	if b != nil {
-		card = b.Masked
+		card, bank = b.Masked, b.p
 	}
 	w.audit(rec, p.userID, "pay", card, codeOf(err))
 	q, err2 := scanPayment(w.db.QueryRowContext(rec, `SELECT `+paymentCols+` FROM payments WHERE id = $1`, p.ID))
 	if err2 != nil {
 		return nil, err2
 	}
-	switch q.Status {
-	case payPending:
+	if q.Status == payPending {
 		return q, err
-	case payPaid:
-		return q, nil // paid, by this call or a concurrent one
 	}
-	q, err = settled(q)
-	if b != nil {
-		err = b.p.wrap(err)
-	}
-	return q, err
+	return q, refusal("payment", q.Status, q.FailCode, bank) // settled, by this call or a concurrent one
 }
 
 // RetryPayment asks the bank again about a pending payment of the user
@@ -436,7 +436,7 @@ func (w *Wallet) sendRefund(ctx context.Context, r *Refund) (*Refund, error) {
 	}
 	p := w.banks[katong.BankID(bank)]
 	if r.Status == payFailed {
-		return r, p.wrap(&katong.Error{Code: r.FailCode, Message: "the bank refused the refund"})
+		return r, refusal("refund", r.Status, r.FailCode, p)
 	}
 	var bankID string
 	if p == nil {
@@ -448,21 +448,7 @@ func (w *Wallet) sendRefund(ctx context.Context, r *Refund) (*Refund, error) {
 		err = p.wrap(err)
 	}
 	rec := context.WithoutCancel(ctx)
-	now := w.cfg.Now()
-	var q string
-	var args []any
-	switch {
-	case err == nil:
-		q, args = `UPDATE refunds SET status = $1, bank_refund_id = $2, updated_at = $3 WHERE id = $4 AND status = $5`,
-			[]any{payPaid, bankID, now.UnixMicro(), r.ID, payPending}
-	case outcomeUnknown(err):
-		q, args = `UPDATE refunds SET tries = tries + 1, next_at = $1, updated_at = $2 WHERE id = $3 AND status = $4`,
-			[]any{now.Add(w.backoff(r.tries + 1)).UnixMicro(), now.UnixMicro(), r.ID, payPending}
-	default:
-		q, args = `UPDATE refunds SET status = $1, fail_code = $2, updated_at = $3 WHERE id = $4 AND status = $5`,
-			[]any{payFailed, string(katong.ErrorCode(err)), now.UnixMicro(), r.ID, payPending}
-	}
-	if _, err2 := w.db.ExecContext(rec, q, args...); err2 != nil {
+	if err2 := w.record(rec, "refunds", "bank_refund_id", r.ID, r.tries, bankID, err); err2 != nil {
 		return nil, err2
 	}
 	w.audit(rec, r.userID, "refund", "", codeOf(err))
@@ -470,46 +456,44 @@ func (w *Wallet) sendRefund(ctx context.Context, r *Refund) (*Refund, error) {
 	if err2 != nil {
 		return nil, err2
 	}
-	switch got.Status {
-	case payPending:
+	if got.Status == payPending {
 		return got, err
-	case payPaid:
-		return got, nil
 	}
-	return got, p.wrap(&katong.Error{Code: got.FailCode, Message: "the bank refused the refund"})
+	return got, refusal("refund", got.Status, got.FailCode, p)
 }
 
 // settlePayments sends again the pending payments that are due.
 func (w *Wallet) settlePayments(ctx context.Context) error {
-	due, err := sqlstore.All(ctx, w.db, scanPayment, `SELECT `+paymentCols+` FROM payments WHERE status = $1 AND next_at <= $2
-		ORDER BY next_at LIMIT 100`, payPending, w.cfg.Now().UnixMicro())
-	if err != nil {
-		return err
-	}
-	for _, p := range due {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if _, err := w.sendPayment(ctx, p, nil); err != nil && outcomeUnknown(err) {
-			w.log.Info("wallet settler: payment still pending", "payment", p.ID, "code", katong.ErrorCode(err))
-		}
-	}
-	return nil
+	return sendDue(ctx, w, "payments", paymentCols, scanPayment, func(p *Payment) (int64, error) {
+		_, err := w.sendPayment(ctx, p, nil)
+		return p.ID, err
+	})
 }
 
 // settleRefunds sends again the pending refunds that are due.
 func (w *Wallet) settleRefunds(ctx context.Context) error {
-	due, err := sqlstore.All(ctx, w.db, scanRefund, `SELECT `+refundCols+` FROM refunds WHERE status = $1 AND next_at <= $2
+	return sendDue(ctx, w, "refunds", refundCols, scanRefund, func(r *Refund) (int64, error) {
+		_, err := w.sendRefund(ctx, r)
+		return r.ID, err
+	})
+}
+
+// sendDue sends again with send the pending rows of table (payments or
+// refunds, read with cols and scan) that are due, oldest due first; one
+// whose outcome is still unknown is logged.
+func sendDue[T any](ctx context.Context, w *Wallet, table, cols string, scan func(sqlstore.Scanner) (T, error),
+	send func(T) (id int64, err error)) error {
+	due, err := sqlstore.All(ctx, w.db, scan, `SELECT `+cols+` FROM `+table+` WHERE status = $1 AND next_at <= $2
 		ORDER BY next_at LIMIT 100`, payPending, w.cfg.Now().UnixMicro())
 	if err != nil {
 		return err
 	}
-	for _, r := range due {
+	for _, x := range due {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if _, err := w.sendRefund(ctx, r); err != nil && outcomeUnknown(err) {
-			w.log.Info("wallet settler: refund still pending", "refund", r.ID, "code", katong.ErrorCode(err))
+		if id, err := send(x); outcomeUnknown(err) {
+			w.log.Info("wallet settler: still pending", "table", table, "id", id, "code", katong.ErrorCode(err))
 		}
 	}
 	return nil
