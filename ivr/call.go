@@ -190,7 +190,7 @@ func (c *Call) Done() bool { return c.step == stepEnded }
 func (c *Call) Lang() katong.Lang { return c.lang }
 
 // Start answers the call: the greeting and the menu.
-func (c *Call) Start(ctx context.Context) []Action {
+func (c *Call) Start() []Action {
 	if c.step != stepNew {
 		return nil
 	}
@@ -222,7 +222,7 @@ func (c *Call) Key(ctx context.Context, k rune) []Action {
 }
 
 // Timeout is no key within the Collect's Timeout.
-func (c *Call) Timeout(ctx context.Context) []Action {
+func (c *Call) Timeout() []Action {
 	if c.step == stepNew || c.step == stepEnded {
 		return nil
 	}

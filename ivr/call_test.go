@@ -85,7 +85,7 @@ func newHarness(t *testing.T, edit func(*ivr.Config)) *harness {
 // dial starts a new call.
 func (h *harness) dial() {
 	h.call = h.line.Call("13800138000", "test")
-	h.reply(h.call.Start(context.Background()))
+	h.reply(h.call.Start())
 }
 
 func (h *harness) reply(acts []ivr.Action) {
@@ -104,7 +104,7 @@ func (h *harness) keys(s string) {
 		switch k {
 		case ' ':
 		case '~':
-			h.reply(h.call.Timeout(context.Background()))
+			h.reply(h.call.Timeout())
 		default:
 			h.reply(h.call.Key(context.Background(), k))
 		}
@@ -208,7 +208,7 @@ func TestBalanceByIDNumber(t *testing.T) {
 	if acts := h.call.Key(context.Background(), '1'); acts != nil {
 		t.Fatalf("key after the end got %v", acts)
 	}
-	if acts := h.call.Timeout(context.Background()); acts != nil {
+	if acts := h.call.Timeout(); acts != nil {
 		t.Fatalf("time-out after the end got %v", acts)
 	}
 }
@@ -656,7 +656,7 @@ func TestActionString(t *testing.T) {
 func TestEdgeBranches(t *testing.T) {
 	ctx := context.Background()
 	h := fakeCall(t, &fakeBank{}, func(c *ivr.Config) { c.NoEnglish = true })
-	if acts := h.call.Start(ctx); acts != nil {
+	if acts := h.call.Start(); acts != nil {
 		t.Fatalf("a second Start said %v", acts)
 	}
 	h.keys("9") // no English at the answer either
@@ -670,7 +670,7 @@ func TestEdgeBranches(t *testing.T) {
 	h.wantNext(ivr.Hangup)
 	// Events before Start are ignored.
 	c := ivr.New(ivr.Config{}, &fakeBank{}, nil).Call("", "")
-	if c.Key(ctx, '1') != nil || c.Timeout(ctx) != nil || c.Done() {
+	if c.Key(ctx, '1') != nil || c.Timeout() != nil || c.Done() {
 		t.Fatal("a call not started took events")
 	}
 	if cfg := ivr.DefaultConfig(katong.Bank{ID: "lakeside", Name: "湖畔银行"}); cfg.Prompts["welcome"].EN != "Welcome to lakeside." {

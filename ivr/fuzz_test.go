@@ -65,7 +65,7 @@ func FuzzDTMF(f *testing.F) {
 		line := ivr.New(cfg, &fuzzBank{}, func() time.Time { return time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC) })
 		c := line.Call("+8613800138000", "fuzz")
 		ctx := context.Background()
-		checkReply(t, c.Start(ctx), "6222021234567894", "11010519491231002X", "123456")
+		checkReply(t, c.Start(), "6222021234567894", "11010519491231002X", "123456")
 		// Every event is a turn or one key of a number no longer than 24
 		// keys, so a call has at most this many events.
 		bound := line.Config().MaxTurns * 26
@@ -79,7 +79,7 @@ func FuzzDTMF(f *testing.F) {
 			}
 			events++
 			if k == '~' {
-				return c.Timeout(ctx)
+				return c.Timeout()
 			}
 			return c.Key(ctx, rune(k))
 		}

@@ -33,7 +33,7 @@ func allZero(b []byte) bool {
 func TestDigitBuffersAreZeroedAndNeverPrinted(t *testing.T) {
 	ctx := context.Background()
 	c := New(Config{Auth: AuthPIN}, okBank{}, nil).Call("", "")
-	c.Start(ctx)
+	c.Start()
 	c.Key(ctx, '1')
 	buf := c.buf[:cap(c.buf)]
 	for _, k := range "6222021234567894" {

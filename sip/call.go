@@ -149,7 +149,7 @@ func (c *call) listen(ctx context.Context) {
 
 // run carries out the engine's actions and feeds it keys and time-outs.
 func (c *call) run(ctx context.Context) {
-	acts := c.ivr.Start(ctx)
+	acts := c.ivr.Start()
 	var collect ivr.Action
 	for {
 		if acts != nil {
@@ -177,7 +177,7 @@ func (c *call) run(ctx context.Context) {
 			c.player.stop() // barge-in
 			acts = c.ivr.Key(ctx, k)
 		default:
-			acts = c.ivr.Timeout(ctx)
+			acts = c.ivr.Timeout()
 		}
 	}
 }

@@ -96,7 +96,7 @@ func balanceClips(t testing.TB, cfg ivr.Config, tail string, fen katong.Amount) 
 	t.Helper()
 	ctx := context.Background()
 	c := ivr.New(cfg, fixedBank{tail, fen}, nil).Call("", "")
-	c.Start(ctx)
+	c.Start()
 	var acts []ivr.Action
 	for _, k := range "16222021234567894#123456#" {
 		if a := c.Key(ctx, k); a != nil {

@@ -166,7 +166,7 @@ func (h *Handler) handleStart(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) start(w http.ResponseWriter, r *http.Request, sid string) {
 	ctx := r.Context()
 	c := h.line.Call(r.PostForm.Get("From"), "twiml "+sid)
-	acts := c.Start(ctx)
+	acts := c.Start()
 	if err := h.save(ctx, sid, c, 0); err != nil {
 		h.fail(w, r, err)
 		return
@@ -212,7 +212,7 @@ func (h *Handler) handleGather(w http.ResponseWriter, r *http.Request) {
 		step(c.Key(ctx, '#'))
 	case digits == "" || number:
 		// Nothing typed in time, or a number left without its #.
-		step(c.Timeout(ctx))
+		step(c.Timeout())
 	}
 	if err := h.save(ctx, sid, c, version); err != nil {
 		h.fail(w, r, err)
