@@ -12,6 +12,7 @@ import (
 
 	"katong"
 	"katong/auth"
+	"katong/sqlstore"
 )
 
 // Binding states.
@@ -109,21 +110,16 @@ func (w *Wallet) bindingToRead(ctx context.Context, u *User, id int64) (*binding
 
 // Cards returns the user's bound cards, oldest first.
 func (w *Wallet) Cards(ctx context.Context, u *User) ([]*Card, error) {
-	rows, err := w.db.QueryContext(ctx, `SELECT `+bindingCols+` FROM bindings WHERE user_id = $1 AND status = $2 ORDER BY id`,
-		u.ID, bindActive)
+	bs, err := sqlstore.All(ctx, w.db, w.scanBinding, `SELECT `+bindingCols+` FROM bindings WHERE user_id = $1 AND status = $2
+		ORDER BY id`, u.ID, bindActive)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	var out []*Card
-	for rows.Next() {
-		b, err := w.scanBinding(rows)
-		if err != nil {
-			return nil, err
-		}
+	for _, b := range bs {
 		out = append(out, &b.Card)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Card returns one of the user's cards. Returns ENotFound for a card that
@@ -332,32 +328,24 @@ func (w *Wallet) Unbind(ctx context.Context, u *User, id int64) error {
 // revokePending DELETEs at the banks the consents of unbound cards that
 // are due, once no payment or refund of the card is pending.
 func (w *Wallet) revokePending(ctx context.Context) error {
-	now := w.cfg.Now()
-	rows, err := w.db.QueryContext(ctx, `SELECT id, bank_id, consent_id, revoke_tries FROM bindings b
-		WHERE status = $1 AND revoke_next_at <= $2
-		AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.binding_id = b.id AND p.status = $3)
-		AND NOT EXISTS (SELECT 1 FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE p.binding_id = b.id AND r.status = $3)
-		ORDER BY revoke_next_at LIMIT 100`, bindRevoking, now.UnixMicro(), payPending)
-	if err != nil {
-		return err
-	}
 	type due struct {
 		id      int64
 		bank    string
 		consent string
 		tries   int64
 	}
-	var todo []due
-	for rows.Next() {
+	scan := func(row sqlstore.Scanner) (due, error) {
 		var d due
-		if err := rows.Scan(&d.id, &d.bank, &d.consent, &d.tries); err != nil {
-			rows.Close()
-			return err
-		}
-		todo = append(todo, d)
+		err := row.Scan(&d.id, &d.bank, &d.consent, &d.tries)
+		return d, err
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	now := w.cfg.Now()
+	todo, err := sqlstore.All(ctx, w.db, scan, `SELECT id, bank_id, consent_id, revoke_tries FROM bindings b
+		WHERE status = $1 AND revoke_next_at <= $2
+		AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.binding_id = b.id AND p.status = $3)
+		AND NOT EXISTS (SELECT 1 FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE p.binding_id = b.id AND r.status = $3)
+		ORDER BY revoke_next_at LIMIT 100`, bindRevoking, now.UnixMicro(), payPending)
+	if err != nil {
 		return err
 	}
 	for _, d := range todo {
