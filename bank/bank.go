@@ -30,7 +30,14 @@ type Bank struct {
 	Now func() time.Time
 
 	cards *shortcache.Cache[katong.CardID, katong.Card] // by id: a card never changes once issued
+	// customerCards are each customer's cards, for a few seconds: an
+	// issue through this process drops the list at once; through another,
+	// the new card shows within customerCardsTTL.
+	customerCards *shortcache.Cache[katong.CustomerID, []*katong.Card]
 }
+
+// customerCardsTTL bounds how long a customer's card list is kept.
+const customerCardsTTL = 5 * time.Second
 
 // cardCache is how long a card read by id is kept: a card row is never
 // changed once issued, so this only bounds the memory.
@@ -46,8 +53,9 @@ func New(ctx context.Context, cfg katong.Bank, db *sqlstore.DB, vault *secret.Va
 		o.Now = db.Now
 	}
 	b := &Bank{Config: cfg, DB: db, Vault: vault, Now: o.Now, cards: shortcache.New[katong.CardID, katong.Card](cardCache),
-		Ledger: ledger.New(db.Ledger(), o),
-		Auth:   auth.New(db, func(s string) string { return hex.EncodeToString(vault.Lookup("key", s)) })}
+		customerCards: shortcache.New[katong.CustomerID, []*katong.Card](customerCardsTTL),
+		Ledger:        ledger.New(db.Ledger(), o),
+		Auth:          auth.New(db, func(s string) string { return hex.EncodeToString(vault.Lookup("key", s)) })}
 	b.Auth.Now = func() time.Time { return b.Now() }
 	return b, nil
 }
@@ -129,6 +137,7 @@ func (b *Bank) IssueCard(ctx context.Context, c katong.CustomerID, a katong.Acco
 	err = b.DB.QueryRowContext(ctx, `INSERT INTO cards (account_id, customer_id, pan_hmac, pan_sealed, tail, masked, product, pin_hmac, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`, a, c, b.Vault.Lookup("pan", pan), b.Vault.Seal("pan", pan),
 		card.Tail, card.Masked, card.Product, pinMAC, b.Now().UnixMicro()).Scan(&card.ID)
+	b.customerCards.Drop(c)
 	if err != nil {
 		return nil, katong.Errorf(katong.EInvalid, "card exists or cannot be stored: %v", err)
 	}
@@ -195,9 +204,12 @@ func (b *Bank) CardNumber(ctx context.Context, id katong.CardID) (string, error)
 	return b.Vault.Open("pan", sealed)
 }
 
-// Cards returns the customer's cards.
+// Cards returns the customer's cards (read through customerCards).
 func (b *Bank) Cards(ctx context.Context, c katong.CustomerID) ([]*katong.Card, error) {
-	return sqlstore.All(ctx, b.DB, scanCard, `SELECT `+cardCols+` FROM cards WHERE customer_id = $1 ORDER BY id`, c)
+	// The cache's own time, as Card.
+	return b.customerCards.Load(c, time.Now(), func() ([]*katong.Card, error) {
+		return sqlstore.All(ctx, b.DB, scanCard, `SELECT `+cardCols+` FROM cards WHERE customer_id = $1 ORDER BY id`, c)
+	})
 }
 
 // Customer returns a customer by id.

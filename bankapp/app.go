@@ -15,11 +15,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"katong"
 	"katong/bank"
-	"katong/shortcache"
 	"katong/web"
 )
 
@@ -44,14 +42,7 @@ type App struct {
 	// told apart as 404 (no such path) or 405 (wrong method).
 	probe  *http.ServeMux
 	routes []string
-
-	// cards caches a customer's cards for a few seconds: cards are never
-	// moved between customers, so a short cache only delays a new card.
-	cards *shortcache.Cache[katong.CustomerID, []*katong.Card]
 }
-
-// cardsTTL bounds how long a customer's card list is cached.
-const cardsTTL = 5 * time.Second
 
 // New returns the app of bank b, logging to log.
 func New(b *bank.Bank, log *slog.Logger) *App {
@@ -59,7 +50,7 @@ func New(b *bank.Bank, log *slog.Logger) *App {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &App{bank: b, log: log, prefix: "/banks/" + string(b.Config.ID),
-		probe: http.NewServeMux(), cards: shortcache.New[katong.CustomerID, []*katong.Card](cardsTTL)}
+		probe: http.NewServeMux()}
 }
 
 // Prefix is the path every route of the app starts with: "/banks/galaxy".
@@ -151,11 +142,6 @@ func parseAccountID(s string) (katong.AccountID, error) {
 	return katong.AccountID(n), nil
 }
 
-// customerCards returns the customer's cards, cached for a few seconds.
-func (a *App) customerCards(ctx context.Context, c katong.CustomerID) ([]*katong.Card, error) {
-	return a.cards.Load(c, time.Now(), func() ([]*katong.Card, error) { return a.bank.Cards(ctx, c) })
-}
-
 // owned returns the customer's account named by the path value and the
 // card it is reached by. Someone else's account, a missing one and an
 // account without a card are the same ENotFound.
@@ -180,7 +166,7 @@ func (a *App) owned(ctx context.Context, c katong.CustomerID, idText string) (*k
 
 // cardOf returns the customer's card on the account, or ENotFound.
 func (a *App) cardOf(ctx context.Context, c katong.CustomerID, id katong.AccountID) (*katong.Card, error) {
-	cards, err := a.customerCards(ctx, c)
+	cards, err := a.bank.Cards(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -195,7 +181,7 @@ func (a *App) cardOf(ctx context.Context, c katong.CustomerID, id katong.Account
 // accountCards returns one card per account of the customer, in the
 // order the cards were issued.
 func (a *App) accountCards(ctx context.Context, c katong.CustomerID) ([]*katong.Card, error) {
-	cards, err := a.customerCards(ctx, c)
+	cards, err := a.bank.Cards(ctx, c)
 	if err != nil {
 		return nil, err
 	}
