@@ -41,21 +41,20 @@ type binding struct {
 	userID        int64
 	p             *partner
 	accountID     string
-	consentID     string
 	status        string
 	accessSealed  []byte
 	refreshSealed []byte
 	accessExpires time.Time
 }
 
-const bindingCols = `id, user_id, bank_id, account_id, consent_id, card_masked, card_tail, access_sealed, refresh_sealed,
+const bindingCols = `id, user_id, bank_id, account_id, card_masked, card_tail, access_sealed, refresh_sealed,
 	access_expires, status, created_at`
 
 func (w *Wallet) scanBinding(row interface{ Scan(...any) error }) (*binding, error) {
 	var b binding
 	var bankID string
 	var exp, created int64
-	err := row.Scan(&b.ID, &b.userID, &bankID, &b.accountID, &b.consentID, &b.Masked, &b.Tail, &b.accessSealed,
+	err := row.Scan(&b.ID, &b.userID, &bankID, &b.accountID, &b.Masked, &b.Tail, &b.accessSealed,
 		&b.refreshSealed, &exp, &b.status, &created)
 	if err != nil {
 		return nil, err

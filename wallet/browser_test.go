@@ -12,12 +12,6 @@ import (
 	"katong/browsertest"
 )
 
-// textOf waits until the element's text satisfies ok, and returns it.
-func textOf(t *testing.T, ctx context.Context, css string, ok func(string) bool) string {
-	t.Helper()
-	return browsertest.WaitText(t, ctx, css, ok)
-}
-
 // TestWalletBrowser is the wallet in headless Chromium: log in, bind a card
 // through the bank's consent page, open 我的 → 银行卡 → the card and read
 // its balance behind the eye; then pay, and see the balance change at
@@ -63,7 +57,7 @@ func TestWalletBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#approve"))); err != nil {
 		t.Fatalf("approve: %v", err)
 	}
-	textOf(t, ctx, "h1", func(s string) bool { return s == "卡详情" })
+	browsertest.WaitText(t, ctx, "h1", func(s string) bool { return s == "卡详情" })
 	browsertest.Screenshot(t, ctx, "bound")
 
 	// 我的 → 银行卡 → the card: the balance is hidden until the eye opens.
@@ -75,14 +69,14 @@ func TestWalletBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#available"))); err != nil {
 		t.Fatalf("open the card: %v", err)
 	}
-	if s := textOf(t, ctx, "#available", func(string) bool { return true }); s != "¥ ****" {
+	if s := browsertest.WaitText(t, ctx, "#available", func(string) bool { return true }); s != "¥ ****" {
 		t.Fatalf("balance shown before the eye is opened: %q", s)
 	}
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#eye"))); err != nil {
 		t.Fatal(err)
 	}
-	textOf(t, ctx, "#available", func(s string) bool { return s == "¥1,205.07" })
-	if s := textOf(t, ctx, "#asof", func(string) bool { return true }); !strings.HasPrefix(s, "更新于 ") {
+	browsertest.WaitText(t, ctx, "#available", func(s string) bool { return s == "¥1,205.07" })
+	if s := browsertest.WaitText(t, ctx, "#asof", func(string) bool { return true }); !strings.HasPrefix(s, "更新于 ") {
 		t.Errorf("as-of = %q", s)
 	}
 	browsertest.Screenshot(t, ctx, "card")
@@ -95,7 +89,7 @@ func TestWalletBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#status"))); err != nil {
 		t.Fatalf("pay: %v", err)
 	}
-	textOf(t, ctx, "#status", func(s string) bool { return s == "支付成功" })
+	browsertest.WaitText(t, ctx, "#status", func(s string) bool { return s == "支付成功" })
 	browsertest.Screenshot(t, ctx, "paid")
 	bal, err := e.world.Bank.Balance(context.Background(), bank.Query{Channel: katong.ChannelApp, Actor: "test", Card: alice.Card})
 	if err != nil {
@@ -111,13 +105,13 @@ func TestWalletBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#available"))); err != nil {
 		t.Fatal(err)
 	}
-	textOf(t, ctx, "#available", func(s string) bool { return s == "¥1,196.19" })
+	browsertest.WaitText(t, ctx, "#available", func(s string) bool { return s == "¥1,196.19" })
 
 	// English is one tap away.
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`a[lang="en"]`))); err != nil {
 		t.Fatal(err)
 	}
-	textOf(t, ctx, "h1", func(s string) bool { return s == "Card details" })
+	browsertest.WaitText(t, ctx, "h1", func(s string) bool { return s == "Card details" })
 	browsertest.Screenshot(t, ctx, "card-en")
 	e.checkNoPAN(alice)
 }

@@ -98,60 +98,53 @@ var (
 func (w *Wallet) describe(r *http.Request, err error, lang katong.Lang) *pageError {
 	e := katong.AsError(err)
 	pe := &pageError{Code: e.Code, Text: katong.Text(e.Code, lang), Field: e.Field, RequestID: web.RequestID(r.Context())}
-	en := lang == katong.EN
-	pick := func(zh, english string) string {
-		if en {
-			return english
-		}
-		return zh
-	}
 	p := bankOf(err)
 	switch e.Code {
 	case katong.ENetwork:
 		pe.Retry = true
-		pe.Next = pick("银行暂时无法连接。请稍后重试，或切换网络后重试。", "The bank cannot be reached right now. Retry in a moment, or switch network and retry.")
+		pe.Next = pick(lang, "银行暂时无法连接。请稍后重试，或切换网络后重试。", "The bank cannot be reached right now. Retry in a moment, or switch network and retry.")
 		if e.RetryAfter > 0 {
-			pe.Next += " " + pick("建议等待 ", "Suggested wait: ") + katong.WaitText(e.RetryAfter, lang) + pick("。", ".")
+			pe.Next += " " + pick(lang, "建议等待 ", "Suggested wait: ") + katong.WaitText(e.RetryAfter, lang) + pick(lang, "。", ".")
 		}
 	case katong.EAbnormal:
 		if p != nil {
 			pe.Support = p.Support
-			pe.Next = pick("请致电"+p.Name+"客服 "+p.Support+" 处理。", "Please call "+p.NameEN+"'s support on "+p.Support+".")
+			pe.Next = pick(lang, "请致电"+p.Name+"客服 "+p.Support+" 处理。", "Please call "+p.NameEN+"'s support on "+p.Support+".")
 		} else {
-			pe.Next = pick("请联系发卡银行客服。", "Please contact the card's bank.")
+			pe.Next = pick(lang, "请联系发卡银行客服。", "Please contact the card's bank.")
 		}
 	case katong.ENotFound:
-		pe.Next = pick("该卡或授权已不存在。请核对卡号，或重新绑定该卡。", "The card or its authorisation no longer exists. Check the card number, or bind the card again.")
+		pe.Next = pick(lang, "该卡或授权已不存在。请核对卡号，或重新绑定该卡。", "The card or its authorisation no longer exists. Check the card number, or bind the card again.")
 	case katong.ERateLimited, katong.ELocked:
 		wait := e.RetryAfter
 		if wait <= 0 {
 			wait = time.Minute
 		}
-		pe.Next = pick("请在 "+katong.WaitText(wait, lang)+" 后再试。", "Please try again in "+katong.WaitText(wait, lang)+".")
+		pe.Next = pick(lang, "请在 "+katong.WaitText(wait, lang)+" 后再试。", "Please try again in "+katong.WaitText(wait, lang)+".")
 	case katong.ECrossBank:
 		var names []string
 		for _, b := range w.partners {
-			names = append(names, pick(b.Name, b.NameEN))
+			names = append(names, pick(lang, b.Name, b.NameEN))
 		}
-		pe.Next = pick("目前只能绑定以下银行的卡："+strings.Join(names, "、")+"。", "Only cards of these banks can be bound: "+strings.Join(names, ", ")+".")
+		pe.Next = pick(lang, "目前只能绑定以下银行的卡："+strings.Join(names, "、")+"。", "Only cards of these banks can be bound: "+strings.Join(names, ", ")+".")
 	case katong.EClientOutdated:
-		pe.Next = pick("请更新到 "+w.cfg.MinClientVersion+" 或更高版本。", "Please update to version "+w.cfg.MinClientVersion+" or later.")
+		pe.Next = pick(lang, "请更新到 "+w.cfg.MinClientVersion+" 或更高版本。", "Please update to version "+w.cfg.MinClientVersion+" or later.")
 	case katong.EUnauthorized:
-		pe.Text = pick("手机号或密码错误", "Wrong mobile number or password")
-		pe.Next = pick("请核对后重试。", "Check them and try again.")
+		pe.Text = pick(lang, "手机号或密码错误", "Wrong mobile number or password")
+		pe.Next = pick(lang, "请核对后重试。", "Check them and try again.")
 	case katong.EForbidden:
-		pe.Next = pick("你在银行页面没有同意授权，卡未绑定。", "The authorisation was not approved at the bank: the card was not bound.")
+		pe.Next = pick(lang, "你在银行页面没有同意授权，卡未绑定。", "The authorisation was not approved at the bank: the card was not bound.")
 	case katong.EInsufficient:
-		pe.Next = pick("请减少金额或换一张卡。", "Lower the amount or use another card.")
+		pe.Next = pick(lang, "请减少金额或换一张卡。", "Lower the amount or use another card.")
 	case katong.EConflict, katong.EKeyReused:
-		pe.Next = pick("请勿重复提交，稍后在支付记录中查看结果。", "Do not submit twice; see the result in your payments shortly.")
+		pe.Next = pick(lang, "请勿重复提交，稍后在支付记录中查看结果。", "Do not submit twice; see the result in your payments shortly.")
 	case katong.EInvalid:
 		pe.Next = fieldText(e, lang)
 	case katong.ETooLarge:
-		pe.Next = pick("请缩短输入后重试。", "Shorten what you typed and try again.")
+		pe.Next = pick(lang, "请缩短输入后重试。", "Shorten what you typed and try again.")
 	default:
 		pe.Retry = true
-		pe.Next = pick("请稍后再试。如问题持续，请提供编号 ", "Please try again later. If it persists, quote reference ") + pe.RequestID
+		pe.Next = pick(lang, "请稍后再试。如问题持续，请提供编号 ", "Please try again later. If it persists, quote reference ") + pe.RequestID
 	}
 	return pe
 }
@@ -183,10 +176,7 @@ func fieldText(e *katong.Error, lang katong.Lang) string {
 	case "csrf":
 		zh, en = "页面已过期，请刷新后重试。", "The page has expired: reload it and try again."
 	}
-	if lang == katong.EN {
-		return en
-	}
-	return zh
+	return pick(lang, zh, en)
 }
 
 // pageRoutes are the routes of the pages.

@@ -33,7 +33,6 @@ type Payment struct {
 	FailCode      katong.Code
 	BankPaymentID string
 	Created       time.Time
-	Updated       time.Time
 	Refunds       []*Refund
 	userID        int64
 	clientKey     string
@@ -105,15 +104,15 @@ func clientKey(key string) (string, error) {
 }
 
 const paymentCols = `id, user_id, binding_id, client_key, bank_key, amount, reference, status, bank_payment_id, fail_code,
-	tries, created_at, updated_at`
+	tries, created_at`
 
 func scanPayment(row interface{ Scan(...any) error }) (*Payment, error) {
 	var p Payment
 	var fail string
-	var created, updated int64
+	var created int64
 	err := row.Scan(&p.ID, &p.userID, &p.CardID, &p.clientKey, &p.bankKey, &p.Amount, &p.Reference, &p.Status,
-		&p.BankPaymentID, &fail, &p.tries, &created, &updated)
-	p.FailCode, p.Created, p.Updated = katong.Code(fail), time.UnixMicro(created), time.UnixMicro(updated)
+		&p.BankPaymentID, &fail, &p.tries, &created)
+	p.FailCode, p.Created = katong.Code(fail), time.UnixMicro(created)
 	return &p, err
 }
 
