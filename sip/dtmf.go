@@ -16,8 +16,9 @@ const dtmfKeys = "0123456789*#ABCD"
 // End packet, and the retransmitted Ends that follow are ignored. Unlike
 // a detector that waits for a packet with a duration, it takes events
 // whose first packet has duration 0 (RFC 4733 allows them; sipp's bundled
-// pcaps send them). An event whose End packets were all lost is emitted
-// when the next event begins.
+// pcaps send them). An event whose End packets were all lost is never
+// taken as a key: when the next event begins it is reported lost, and the
+// call counts it dropped.
 type detector struct {
 	active  bool
 	ts      uint32
@@ -26,7 +27,8 @@ type detector struct {
 }
 
 // packet takes one telephone-event payload and returns a key when an
-// event has ended.
+// event has ended (ok), and lost, the key of the event before, when this
+// packet begins a new event and that one never ended.
 func (d *detector) packet(marker bool, ts uint32, payload []byte) (key rune, lost rune, ok bool) {
 	if len(payload) < 4 || payload[0] >= 16 {
 		return 0, 0, false
