@@ -24,7 +24,7 @@ func (w *Wallet) Balance(ctx context.Context, u *User, cardID int64) (*Card, *Ba
 		bal, err = b.p.link.balance(ctx, tok, b.accountID)
 		return err
 	})
-	w.audit(ctx, u.ID, "balance", b.Masked, codeOf(err))
+	w.audit(ctx, u.ID, "balance", b.Masked, err)
 	return &b.Card, bal, b.p.wrap(err)
 }
 

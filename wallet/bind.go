@@ -217,8 +217,9 @@ func (w *Wallet) FinishBind(ctx context.Context, u *User, state, code, denied st
 		return nil, katong.Errorf(katong.ECrossBank, "bank %s is not a partner bank", bankID)
 	}
 	if denied != "" {
-		w.audit(ctx, u.ID, "bind", masked, "refused")
-		return nil, katong.Errorf(katong.EForbidden, "the cardholder refused the consent at the bank (%.40s)", denied)
+		err := katong.Errorf(katong.EForbidden, "the cardholder refused the consent at the bank (%.40s)", denied)
+		w.audit(ctx, u.ID, "bind", masked, err)
+		return nil, err
 	}
 	if code == "" {
 		return nil, katong.Invalid("code", "no authorisation code")
@@ -229,8 +230,8 @@ func (w *Wallet) FinishBind(ctx context.Context, u *User, state, code, denied st
 	}
 	// From here on the consent is given back (revoked in the background)
 	// whenever the binding does not come about.
-	giveBack := func(result string, err error) (*Card, error) {
-		w.audit(ctx, u.ID, "bind", masked, result)
+	giveBack := func(err error) (*Card, error) {
+		w.audit(ctx, u.ID, "bind", masked, err)
 		_, err2 := w.db.ExecContext(context.WithoutCancel(ctx), `INSERT INTO bindings (user_id, bank_id, account_id,
 			consent_id, card_hmac, card_masked, card_tail, status, created_at, unbound_at, revoke_next_at)
 			VALUES ($1, $2, '', $3, $4, $5, $6, $7, $8, $8, $8)`, u.ID, bankID, consent, mac, masked, tail, bindRevoking, now.UnixMicro())
@@ -246,11 +247,11 @@ func (w *Wallet) FinishBind(ctx context.Context, u *User, state, code, denied st
 		accounts, err = p.link.accounts(ctx, tok.AccessToken)
 	}
 	if err != nil {
-		return giveBack(codeOf(err), p.wrap(err))
+		return giveBack(p.wrap(err))
 	}
 	account := w.match(accounts, masked, tail, mac)
 	if account == "" {
-		return giveBack(string(katong.ENotFound), katong.Errorf(katong.ENotFound, "the accounts approved at %s do not include the card", bankID))
+		return giveBack(katong.Errorf(katong.ENotFound, "the accounts approved at %s do not include the card", bankID))
 	}
 	b := &binding{Card: Card{Masked: masked, Tail: tail, Product: "储蓄卡", BoundAt: now, Bank: p.Partner}, p: p}
 	err = w.db.QueryRowContext(ctx, `INSERT INTO bindings (user_id, bank_id, account_id, consent_id, card_hmac,
@@ -266,9 +267,9 @@ func (w *Wallet) FinishBind(ctx context.Context, u *User, state, code, denied st
 		if n > 0 {
 			err = &katong.Error{Code: katong.EInvalid, Field: "card_number", Message: "this card is already bound", Err: errAlreadyBound}
 		}
-		return giveBack(codeOf(err), err)
+		return giveBack(err)
 	}
-	w.audit(ctx, u.ID, "bind", masked, "ok")
+	w.audit(ctx, u.ID, "bind", masked, nil)
 	return &b.Card, nil
 }
 
@@ -319,7 +320,7 @@ func (w *Wallet) Unbind(ctx context.Context, u *User, id int64) error {
 	w.bindings.Drop(id)
 	var masked string
 	w.db.Row(ctx, `SELECT card_masked FROM bindings WHERE id = $1`, id).Scan(&masked)
-	w.audit(ctx, u.ID, "unbind", masked, "ok")
+	w.audit(ctx, u.ID, "unbind", masked, nil)
 	w.wake()
 	return nil
 }

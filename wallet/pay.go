@@ -247,7 +247,7 @@ func (w *Wallet) sendPayment(ctx context.Context, p *Payment, b *binding) (*Paym
 	if b != nil {
 		card, bank = b.Masked, b.p
 	}
-	w.audit(rec, p.userID, "pay", card, codeOf(err))
+	w.audit(rec, p.userID, "pay", card, err)
 	q, err2 := scanPayment(w.db.QueryRowContext(rec, `SELECT `+paymentCols+` FROM payments WHERE id = $1`, p.ID))
 	if err2 != nil {
 		return nil, err2
@@ -450,7 +450,7 @@ func (w *Wallet) sendRefund(ctx context.Context, r *Refund) (*Refund, error) {
 	if err2 := w.record(rec, "refunds", "bank_refund_id", r.ID, r.tries, bankID, err); err2 != nil {
 		return nil, err2
 	}
-	w.audit(rec, r.userID, "refund", "", codeOf(err))
+	w.audit(rec, r.userID, "refund", "", err)
 	got, err2 := scanRefund(w.db.QueryRowContext(rec, `SELECT `+refundCols+` FROM refunds WHERE id = $1`, r.ID))
 	if err2 != nil {
 		return nil, err2

@@ -72,10 +72,13 @@ func (w *Wallet) Login(ctx context.Context, mobile, password, device string) (st
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return "", err
 	}
-	ok := auth.VerifyPassword(hash, password) && err == nil
-	w.audit(ctx, id, "login", "", resultOf(ok))
-	if !ok {
-		return "", katong.Errorf(katong.EUnauthorized, "wrong mobile or password")
+	var wrong error
+	if !auth.VerifyPassword(hash, password) || err != nil {
+		wrong = katong.Errorf(katong.EUnauthorized, "wrong mobile or password")
+	}
+	w.audit(ctx, id, "login", "", wrong)
+	if wrong != nil {
+		return "", wrong
 	}
 	if err := w.auth.Succeed(ctx, "wallet-login:"+m); err != nil {
 		return "", err
@@ -101,18 +104,4 @@ func (w *Wallet) user(ctx context.Context, token string) (*User, error) {
 // mobile fills in the user's mobile number.
 func (w *Wallet) mobile(ctx context.Context, u *User) error {
 	return w.db.Row(ctx, `SELECT mobile FROM wallet_users WHERE id = $1`, u.ID).Scan(&u.Mobile)
-}
-
-func resultOf(ok bool) string {
-	if ok {
-		return "ok"
-	}
-	return string(katong.EUnauthorized)
-}
-
-func codeOf(err error) string {
-	if err == nil {
-		return "ok"
-	}
-	return string(katong.ErrorCode(err))
 }

@@ -369,6 +369,12 @@ func TestRejectAtBank(t *testing.T) {
 	if n := len(e.do("GET", "/wallet/api/v1/cards", tok, nil).json(t)["cards"].([]any)); n != 0 {
 		t.Fatalf("%d cards; want 0", n)
 	}
+	// Audited with the code, as every audit result is ("ok" or a code).
+	waitFor(t, "the refusal's audit record", func() bool {
+		var n int
+		e.db.QueryRow(`SELECT count(*) FROM audit WHERE action = 'bind' AND result = 'FORBIDDEN'`).Scan(&n)
+		return n == 1
+	})
 }
 
 // TestUnbindDropsCachedBinding: a balance read right after unbinding is
