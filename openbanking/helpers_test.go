@@ -126,37 +126,12 @@ func specCheck(t testing.TB, method, path string, status int, hdr http.Header, b
 
 // ---- S1: no card number in any answer ----
 
-var digitRun = regexp.MustCompile(`[0-9]{13,19}`)
-
 // checkNoPAN fails if the text holds a Luhn-valid run of 13–19 digits
-// (S1), or any test card number in any spelling.
+// (S1), or any test card or ID number in any spelling.
 func checkNoPAN(t testing.TB, what string, text []byte, w *banktest.World) {
 	t.Helper()
-	for _, f := range panFindings(text, w) {
-		t.Errorf("%s: %s in the answer", what, f)
-	}
-}
-
-// panFindings lists the card-number-like things in text.
-func panFindings(text []byte, w *banktest.World) []string {
-	var out []string
-	for _, m := range digitRun.FindAll(text, -1) {
-		// Every window of 13–19 digits inside a longer run counts too.
-		for n := 13; n <= 19 && n <= len(m); n++ {
-			for i := 0; i+n <= len(m); i++ {
-				if katong.Luhn(string(m[i : i+n])) {
-					out = append(out, "a Luhn-valid digit run "+string(m[:4])+"…")
-				}
-			}
-		}
-	}
-	flat := strings.NewReplacer(" ", "", "-", "").Replace(string(text))
-	for _, p := range []banktest.Person{w.Alice, w.Bob, w.Frozen} {
-		if strings.Contains(flat, p.PAN) || strings.Contains(string(text), p.IDNumber) {
-			out = append(out, "a clear card or ID number")
-		}
-	}
-	return out
+	testkit.CheckNoCardNumbers(t, what, string(text), w.Alice.PAN, w.Bob.PAN, w.Frozen.PAN,
+		w.Alice.IDNumber, w.Bob.IDNumber, w.Frozen.IDNumber)
 }
 
 // ---- the environment ----
