@@ -43,27 +43,34 @@ func (b *Bank) Limit(ch katong.Channel) katong.Rate {
 }
 
 // Balance answers a balance query on a card the caller has already been
-// allowed to see. It applies the channel's per-card limit (ERateLimited),
-// refuses a frozen or closed account (EAbnormal), never changes a balance,
-// and writes an audit record whatever the result. The limit is decided at
-// once; its count and the audit record are queued and written within
-// auth.UseLinger, without waiting for the disk (auth.Service.Use;
-// docs/architecture.md, "What is written how"). The balance is read first
-// but shown only if the limit allows.
+// allowed to see (Check, as "balance").
 func (b *Bank) Balance(ctx context.Context, q Query) (*katong.Balance, error) {
-	var bal *katong.Balance
+	a, err := b.Check(ctx, q, "balance")
+	if err != nil {
+		return nil, err
+	}
+	return &katong.Balance{AccountID: a.ID, Available: a.Available(), Booked: a.Booked, AsOf: b.Now()}, nil
+}
+
+// Check is what every query on a card's account goes through before it
+// is answered (a balance, the transaction records over Open Banking): it
+// applies the channel's per-card limit for the action (ERateLimited),
+// refuses a frozen or closed account (EAbnormal), never changes a
+// balance, and writes an audit record whatever the result. It returns the
+// account. The limit is decided at once; its count and the audit record
+// are queued and written within auth.UseLinger, without waiting for the
+// disk (auth.Service.Use; docs/architecture.md, "What is written how").
+func (b *Bank) Check(ctx context.Context, q Query, action string) (*katong.Account, error) {
 	a, err := q.Account, error(nil)
 	if a == nil || a.ID != q.Card.AccountID {
 		a, err = b.DB.Ledger().Account(ctx, q.Card.AccountID)
 	}
 	if err == nil {
-		if err = Usable(a); err == nil {
-			bal = &katong.Balance{AccountID: a.ID, Available: a.Available(), Booked: a.Booked, AsOf: b.Now()}
-		}
+		err = Usable(a)
 	}
-	limited, werr := b.Auth.Use(ctx, auth.Use{Key: "balance:" + string(q.Channel) + ":" + itoa(q.Card.ID),
+	limited, werr := b.Auth.Use(ctx, auth.Use{Key: action + ":" + string(q.Channel) + ":" + itoa(q.Card.ID),
 		Rate: b.Limit(q.Channel), Outcome: err, Record: auth.Record{Channel: q.Channel, Actor: q.Actor,
-			Action: "balance", Card: q.Card.Masked, Detail: q.Detail}})
+			Action: action, Card: q.Card.Masked, Detail: q.Detail}})
 	switch {
 	case werr != nil:
 		return nil, werr
@@ -72,7 +79,7 @@ func (b *Bank) Balance(ctx context.Context, q Query) (*katong.Balance, error) {
 	case err != nil:
 		return nil, err
 	}
-	return bal, nil
+	return a, nil
 }
 
 // Usable reports EAbnormal for a frozen or closed account: no balance is

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"katong"
-	"katong/auth"
 	"katong/bank"
 	"katong/sqlstore"
 	"katong/web"
@@ -843,27 +842,13 @@ func (s *Server) handleTransactions(w http.ResponseWriter, r *http.Request, c *c
 			return obErr(katong.EInvalid, "page", "page must be a positive integer")
 		}
 	}
-	acct, err := s.bank.DB.Ledger().Account(ctx, ca.AccountID)
-	if err != nil {
-		return err
-	}
 	card, err := s.bank.Card(ctx, ca.CardID)
 	if err != nil {
 		return err
 	}
-	usable := bank.Usable(acct)
-	limited, err := s.bank.Auth.Use(ctx, auth.Use{Key: "ob-transactions:" + itoa(int64(ca.CardID)),
-		Rate: s.bank.Limit(katong.ChannelWallet), Outcome: usable,
-		Record: auth.Record{Channel: katong.ChannelWallet, Actor: "ob:" + c.client.ID, Action: "transactions",
-			Card: card.Masked, Detail: "consent " + cons.ID}})
-	switch {
-	case err != nil:
+	if _, err := s.bank.Check(ctx, bank.Query{Channel: katong.ChannelWallet, Actor: "ob:" + c.client.ID,
+		Detail: "consent " + cons.ID, Card: card}, "transactions"); err != nil {
 		return err
-	case limited != nil:
-		return limited
-	}
-	if usable != nil {
-		return usable
 	}
 
 	// The window: the filter within the consent's transaction window.
