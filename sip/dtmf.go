@@ -51,10 +51,8 @@ func (d *detector) packet(marker bool, ts uint32, payload []byte) (key rune, los
 // ("Signal=5\r\nDuration=160", with 10 and 11 for * and #) or
 // application/dtmf (the key alone).
 func infoKey(contentType string, body []byte) (rune, bool) {
-	mt, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(contentType)), ";")
-	mt = strings.TrimSpace(mt)
 	var sig string
-	switch mt {
+	switch mediaType(contentType) {
 	case "application/dtmf":
 		sig = strings.TrimSpace(string(body))
 	case "application/dtmf-relay":
@@ -79,7 +77,13 @@ func infoKey(contentType string, body []byte) (rune, bool) {
 
 // isDTMFInfo reports whether an INFO carries a key.
 func isDTMFInfo(contentType string) bool {
-	mt, _, _ := strings.Cut(strings.ToLower(contentType), ";")
-	mt = strings.TrimSpace(mt)
+	mt := mediaType(contentType)
 	return mt == "application/dtmf-relay" || mt == "application/dtmf"
+}
+
+// mediaType is the media type of a Content-Type, in lower case, without
+// its parameters.
+func mediaType(contentType string) string {
+	mt, _, _ := strings.Cut(contentType, ";")
+	return strings.ToLower(strings.TrimSpace(mt))
 }

@@ -94,7 +94,7 @@ func TestInfoKey(t *testing.T) {
 			t.Errorf("infoKey(%q, %q) = %q, %v; want %q, %v", tc.ct, tc.body, k, ok, tc.key, tc.ok)
 		}
 	}
-	if !isDTMFInfo("application/dtmf-relay") || isDTMFInfo("application/sdp") {
+	if !isDTMFInfo("application/dtmf-relay") || !isDTMFInfo(" Application/DTMF; x=y") || isDTMFInfo("application/sdp") {
 		t.Error("isDTMFInfo")
 	}
 }
