@@ -3,6 +3,7 @@ package wallet
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -45,17 +46,9 @@ func (w *Wallet) Records(ctx context.Context, u *User, cardID int64) ([]Record, 
 	if err != nil {
 		return nil, b.p.wrap(err)
 	}
-	sortRecords(recs)
+	// Newest first, stable: the bank's order among equals.
+	slices.SortStableFunc(recs, func(a, b Record) int { return b.BookedAt.Compare(a.BookedAt) })
 	return recs, nil
-}
-
-// sortRecords orders records newest first (stable: the bank's order among equals).
-func sortRecords(r []Record) {
-	for i := 1; i < len(r); i++ {
-		for j := i; j > 0 && r[j].BookedAt.After(r[j-1].BookedAt); j-- {
-			r[j], r[j-1] = r[j-1], r[j]
-		}
-	}
 }
 
 // withToken runs fn with the binding's access token. If the bank turns

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"katong/web"
 )
 
 // fakeBank is a small bank that follows docs/bank-link.md, for answers
@@ -94,14 +96,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-func bearer(r *http.Request) string {
-	return strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-}
-
 func (f *fakeBank) app(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
-		ok := f.tokens[bearer(r)] == "app"
+		ok := f.tokens[web.BearerToken(r)] == "app"
 		f.mu.Unlock()
 		if !ok {
 			w.Header().Set("X-Katong-Code", "UNAUTHENTICATED")
@@ -116,7 +114,7 @@ func (f *fakeBank) app(h http.HandlerFunc) http.HandlerFunc {
 func (f *fakeBank) psu(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
-		c, ok := f.tokens[bearer(r)]
+		c, ok := f.tokens[web.BearerToken(r)]
 		ok = ok && f.consents[c] == "AUTH"
 		f.mu.Unlock()
 		if !ok {

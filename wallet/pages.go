@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -228,7 +229,7 @@ func (w *Wallet) pg(authed bool, h func(http.ResponseWriter, *http.Request, *pag
 				if r.Method != http.MethodGet {
 					next = "/wallet/me"
 				}
-				http.Redirect(rw, r, "/wallet/login?next="+urlQuery(next), http.StatusSeeOther)
+				http.Redirect(rw, r, "/wallet/login?next="+url.QueryEscape(next), http.StatusSeeOther)
 				return
 			}
 			pg.User, pg.CSRF = u, w.csrf(u.token)
@@ -262,10 +263,6 @@ func (w *Wallet) csrf(token string) string {
 func eyeOpen(r *http.Request) bool {
 	c, err := r.Cookie(eyeCookie)
 	return err == nil && c.Value == "show"
-}
-
-func urlQuery(s string) string {
-	return strings.NewReplacer("%", "%25", "&", "%26", "?", "%3F", "#", "%23", "+", "%2B", " ", "%20").Replace(s)
 }
 
 // localPath accepts only a path of the wallet, never another site.

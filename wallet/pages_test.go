@@ -189,5 +189,10 @@ func TestPages(t *testing.T) {
 	if a := s.call("GET", "/wallet/me", nil); a.status != http.StatusSeeOther || !strings.HasPrefix(a.header.Get("Location"), "/wallet/login") {
 		t.Fatalf("after log-out: %d %q", a.status, a.header.Get("Location"))
 	}
+	// The log-in page leads back to the page asked for.
+	a = s.call("GET", card+"?done=bound", nil)
+	if to, err := url.Parse(a.header.Get("Location")); err != nil || to.Path != "/wallet/login" || to.Query().Get("next") != card {
+		t.Fatalf("log-in for %s: %q", card, a.header.Get("Location"))
+	}
 	e.checkNoPAN(alice)
 }
