@@ -475,9 +475,15 @@ func (s *Server) handleAuthorizePost(w http.ResponseWriter, r *http.Request) {
 		s.renderConsent(w, r, a, c, cons, cust, tok, "expired_form", checked, agreed)
 		return
 	}
-	record := func(result string) {
-		s.bank.Auth.Audit(ctx, auth.Record{Channel: katong.ChannelApp, Actor: "customer:" + itoa(int64(cust)),
-			Action: "ob_consent_" + action, Result: result, Detail: "client " + c.ID + " consent " + cons.ID})
+	// record writes the customer's decision to the audit log; false
+	// (and a generic error page) if that fails.
+	record := func() bool {
+		err := s.bank.Auth.Audit(ctx, auth.Record{Channel: katong.ChannelApp, Actor: "customer:" + itoa(int64(cust)),
+			Action: "ob_consent_" + action, Result: "ok", Detail: "client " + c.ID + " consent " + cons.ID})
+		if err != nil {
+			s.renderInternal(w, r, err)
+		}
+		return err == nil
 	}
 	switch action {
 	case "reject":
@@ -485,8 +491,13 @@ func (s *Server) handleAuthorizePost(w http.ResponseWriter, r *http.Request) {
 			s.renderInternal(w, r, err)
 			return
 		}
-		s.bank.DB.ExecContext(ctx, `UPDATE ob_consents SET customer_id = $1 WHERE id = $2`, cust, cons.ID)
-		record("ok")
+		if _, err := s.bank.DB.ExecContext(ctx, `UPDATE ob_consents SET customer_id = $1 WHERE id = $2`, cust, cons.ID); err != nil {
+			s.renderInternal(w, r, err)
+			return
+		}
+		if !record() {
+			return
+		}
 		redirectBack(w, r, a, url.Values{"error": {"access_denied"}, "error_description": {"the customer rejected the request"}})
 	case "approve":
 		cards, err := s.bank.Cards(ctx, cust)
@@ -517,7 +528,9 @@ func (s *Server) handleAuthorizePost(w http.ResponseWriter, r *http.Request) {
 			s.renderInternal(w, r, err)
 			return
 		}
-		record("ok")
+		if !record() {
+			return
+		}
 		redirectBack(w, r, a, url.Values{"code": {code}})
 	default:
 		s.renderConsent(w, r, a, c, cons, cust, tok, "", checked, agreed)
@@ -636,7 +649,10 @@ func (s *Server) renderConsentList(w http.ResponseWriter, r *http.Request, cust 
 	}
 	for _, c := range list {
 		if c.Status == StatusAUTH && c.expired(s.bank.Now()) {
-			s.expire(ctx, c)
+			if err := s.expire(ctx, c); err != nil {
+				s.renderInternal(w, r, err)
+				return
+			}
 		}
 		v := consentView{ID: c.ID, Client: c.ClientID, Status: c.Status, StatusText: tr(l, "status_"+c.Status),
 			Perms: permissionTexts(c.Permissions, l), At: time.UnixMicro(c.Updated).In(cst).Format("2006-01-02 15:04")}
