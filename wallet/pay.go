@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"katong/sqlstore"
 	"time"
-	"unicode/utf8"
 
 	"katong"
 )
@@ -74,20 +73,15 @@ func outcomeUnknown(err error) bool {
 	return c == katong.ENetwork || c == katong.EConflict
 }
 
-// checkReference validates a merchant reference: 1 to 140 bytes of
-// UTF-8 (the banks' limit), no control characters, and nothing that looks
-// like a card or ID number.
+// checkReference validates a merchant reference as the banks do: 1 to 140
+// bytes that katong.Redact leaves as they are (no card or ID number, no
+// control character, nothing that is not UTF-8).
 func checkReference(field, ref string) error {
-	if ref == "" || len(ref) > 140 || !utf8.ValidString(ref) {
+	if ref == "" || len(ref) > 140 {
 		return katong.Invalid(field, "the reference must have 1 to 140 bytes")
 	}
-	for _, c := range ref {
-		if c < 0x20 || c == 0x7f {
-			return katong.Invalid(field, "the reference may not contain control characters")
-		}
-	}
 	if katong.Redact(ref) != ref {
-		return katong.Invalid(field, "the reference may not contain a card or ID number")
+		return katong.Invalid(field, "the reference may not contain a card or ID number, control characters or invalid UTF-8")
 	}
 	return nil
 }

@@ -481,3 +481,31 @@ func TestPaymentsList(t *testing.T) {
 		t.Fatalf("payments page: %d %s", page.status, body)
 	}
 }
+
+// TestReferenceChecked: a merchant reference the bank would refuse (what
+// katong.Redact changes, or more than 140 bytes) is a field error before
+// any request reaches the bank.
+func TestReferenceChecked(t *testing.T) {
+	e := newEnv(t, options{})
+	tok := e.user(e.world.Alice.Mobile)
+	id := e.bind(tok, e.world.Alice)
+	before := e.bankHits.Load()
+	for _, ref := range []string{"", strings.Repeat("x", 141), "tab\there", "del\x7f", "C1 \u0085",
+		"bidi \u202e", "line \u2028", "card 6222021234567894", "ID 11010519491231002X"} {
+		a := e.do("POST", "/wallet/api/v1/payments", tok, map[string]any{"card_id": id, "amount": "1.00", "reference": ref}).
+			want(t, 400, "INVALID_INPUT")
+		if f := a.json(t)["field"]; f != "reference" {
+			t.Errorf("reference %q: field %v; want reference", ref, f)
+		}
+	}
+	// JSON cannot carry bytes that are not UTF-8; a form can.
+	s := e.login(e.world.Alice.Mobile)
+	if a := s.call("POST", fmt.Sprintf("/wallet/cards/%d/pay", id), url.Values{"amount": {"1.00"}, "reference": {"bad \xff byte"}}); a.status != 400 {
+		t.Errorf("reference not UTF-8 on the page: %d", a.status)
+	}
+	if n := e.bankHits.Load() - before; n != 0 {
+		t.Fatalf("%d requests reached the bank; want none", n)
+	}
+	e.do("POST", "/wallet/api/v1/payments", tok, map[string]any{"card_id": id, "amount": "1.00", "reference": "演示订单 1 (a-b)"}).
+		want(t, 201, "")
+}
