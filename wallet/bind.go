@@ -151,13 +151,8 @@ func (w *Wallet) StartBind(ctx context.Context, u *User, cardNumber string) (str
 		return "", katong.Errorf(katong.ECrossBank, "card %s is of no partner bank", katong.MaskCard(pan))
 	}
 	mac := w.cfg.Vault.Lookup("wallet-pan", pan)
-	var n int
-	if err := w.db.Row(ctx, `SELECT count(*) FROM bindings WHERE user_id = $1 AND card_hmac = $2 AND status = $3`,
-		u.ID, mac, bindActive).Scan(&n); err != nil {
+	if err := w.alreadyBound(ctx, u, mac); err != nil {
 		return "", err
-	}
-	if n > 0 {
-		return "", &katong.Error{Code: katong.EInvalid, Field: "card_number", Message: "this card is already bound", Err: errAlreadyBound}
 	}
 	consent, err := p.link.createConsent(ctx)
 	if err != nil {
@@ -175,6 +170,20 @@ func (w *Wallet) StartBind(ctx context.Context, u *User, cardNumber string) (str
 		return "", err
 	}
 	return p.link.authorizeURL(consent, state, base64.RawURLEncoding.EncodeToString(sum[:])), nil
+}
+
+// alreadyBound returns EInvalid (field card_number, errAlreadyBound) if
+// the user has the card of keyed hash mac bound already.
+func (w *Wallet) alreadyBound(ctx context.Context, u *User, mac []byte) error {
+	var n int
+	if err := w.db.Row(ctx, `SELECT count(*) FROM bindings WHERE user_id = $1 AND card_hmac = $2 AND status = $3`,
+		u.ID, mac, bindActive).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return &katong.Error{Code: katong.EInvalid, Field: "card_number", Message: "this card is already bound", Err: errAlreadyBound}
+	}
+	return nil
 }
 
 // FinishBind completes a binding when the bank sends the cardholder back:
@@ -261,11 +270,8 @@ func (w *Wallet) FinishBind(ctx context.Context, u *User, state, code, denied st
 		w.cfg.Vault.Seal("refresh", tok.RefreshToken), tok.expires(now).UnixMicro(), bindActive, now.UnixMicro()).Scan(&b.ID)
 	if err != nil {
 		// Most likely bound meanwhile (the unique index on active cards).
-		var n int
-		w.db.Row(ctx, `SELECT count(*) FROM bindings WHERE user_id = $1 AND card_hmac = $2 AND status = $3`,
-			u.ID, mac, bindActive).Scan(&n)
-		if n > 0 {
-			err = &katong.Error{Code: katong.EInvalid, Field: "card_number", Message: "this card is already bound", Err: errAlreadyBound}
+		if bound := w.alreadyBound(ctx, u, mac); errors.Is(bound, errAlreadyBound) {
+			err = bound
 		}
 		return giveBack(err)
 	}
