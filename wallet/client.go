@@ -423,13 +423,18 @@ func (a obAmount) fen() (katong.Amount, error) {
 
 func cny(a katong.Amount) obAmount { return obAmount{Amount: a.String(), Currency: "CNY"} }
 
-// signed applies OBIE's CreditDebitIndicator.
-func signed(a katong.Amount, indicator string) (katong.Amount, error) {
+// signed parses the amount into fen with OBIE's CreditDebitIndicator
+// applied: a debit is negative.
+func (a obAmount) signed(indicator string) (katong.Amount, error) {
+	f, err := a.fen()
+	if err != nil {
+		return 0, err
+	}
 	switch indicator {
 	case "Credit":
-		return a, nil
+		return f, nil
 	case "Debit":
-		return -a, nil
+		return -f, nil
 	}
 	return 0, errors.New("bad CreditDebitIndicator " + indicator)
 }
@@ -498,10 +503,7 @@ func (b *balancesAnswer) valid() error {
 		if x.AccountID != b.account {
 			return errors.New("balance of another account")
 		}
-		a, err := x.Amount.fen()
-		if err == nil {
-			a, err = signed(a, x.CreditDebitIndicator)
-		}
+		a, err := x.Amount.signed(x.CreditDebitIndicator)
 		if err != nil {
 			return err
 		}
@@ -572,19 +574,13 @@ func (t *transactionsAnswer) valid() error {
 		if x.AccountID != t.account {
 			return errors.New("transaction of another account")
 		}
-		a, err := x.Amount.fen()
-		if err == nil {
-			a, err = signed(a, x.CreditDebitIndicator)
-		}
+		a, err := x.Amount.signed(x.CreditDebitIndicator)
 		if err != nil {
 			return err
 		}
 		r := Record{ID: x.TransactionID, BookedAt: x.BookingDateTime, Amount: a, Text: x.TransactionInformation, Status: x.Status}
 		if x.Balance != nil {
-			b, err := x.Balance.Amount.fen()
-			if err == nil {
-				b, err = signed(b, x.Balance.CreditDebitIndicator)
-			}
+			b, err := x.Balance.Amount.signed(x.Balance.CreditDebitIndicator)
 			if err != nil {
 				return err
 			}

@@ -88,6 +88,17 @@ func balanceBody(av, bd string) map[string]any {
 	return map[string]any{"Data": map[string]any{"Balance": bs}}
 }
 
+// balanceSigned answers a balance of 3.00 with the CreditDebitIndicator.
+func balanceSigned(indicator string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body := balanceBody("3.00", "3.00")
+		for _, b := range body["Data"].(map[string]any)["Balance"].([]any) {
+			b.(map[string]any)["CreditDebitIndicator"] = indicator
+		}
+		writeJSON(w, 200, body)
+	}
+}
+
 func (f *fakeBank) ServeHTTP(w http.ResponseWriter, r *http.Request) { f.mux.ServeHTTP(w, r) }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -249,6 +260,7 @@ func TestBankAnswers(t *testing.T) {
 		{"not in the consent", status(403, "", ``), 404, "ACCOUNT_NOT_FOUND"},
 		{"unknown account", status(400, "", `{"Errors":[{"ErrorCode":"U011"}]}`), 404, "ACCOUNT_NOT_FOUND"},
 		{"rate limited", status(429, "Retry-After: 17\nX-Katong-Code: RATE_LIMITED", ``), 429, "RATE_LIMITED"},
+		{"bad CreditDebitIndicator", balanceSigned("Sideways"), 502, "NETWORK_ERROR"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f.answerBalances(tc.h)
@@ -263,6 +275,11 @@ func TestBankAnswers(t *testing.T) {
 				t.Fatalf("no support number: %s", a.body)
 			}
 		})
+	}
+	// A debit balance is negative.
+	f.answerBalances(balanceSigned("Debit"))
+	if b := e.do("GET", path, tok, nil).want(t, 200, "").json(t); b["available"] != "-3.00" || b["booked_fen"] != float64(-300) {
+		t.Fatalf("debit balance = %v; want -3.00", b)
 	}
 	// The page tells when to retry.
 	f.answerBalances(status(429, "Retry-After: 17\nX-Katong-Code: RATE_LIMITED", ``))
