@@ -315,17 +315,16 @@ func (w *Wallet) match(accounts []obAccount, masked, tail string, mac []byte) st
 // ENotFound for a card that is not the user's.
 func (w *Wallet) Unbind(ctx context.Context, u *User, id int64) error {
 	now := w.cfg.Now().UnixMicro()
-	res, err := w.db.ExecContext(ctx, `UPDATE bindings SET status = $1, unbound_at = $2, revoke_next_at = $2
-		WHERE id = $3 AND user_id = $4 AND status = $5`, bindRevoking, now, id, u.ID, bindActive)
+	var masked string
+	err := w.db.QueryRowContext(ctx, `UPDATE bindings SET status = $1, unbound_at = $2, revoke_next_at = $2
+		WHERE id = $3 AND user_id = $4 AND status = $5 RETURNING card_masked`, bindRevoking, now, id, u.ID, bindActive).Scan(&masked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return katong.Errorf(katong.ENotFound, "no card %d for user %d", id, u.ID)
+	}
 	if err != nil {
 		return err
 	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return katong.Errorf(katong.ENotFound, "no card %d for user %d", id, u.ID)
-	}
 	w.bindings.Drop(id)
-	var masked string
-	w.db.Row(ctx, `SELECT card_masked FROM bindings WHERE id = $1`, id).Scan(&masked)
 	w.audit(ctx, u.ID, "unbind", masked, nil)
 	w.wake()
 	return nil
