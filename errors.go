@@ -142,12 +142,15 @@ func Text(code Code, lang Lang) string {
 	return t[0]
 }
 
+// Seconds is a wait in whole seconds, rounded up and at least one, as
+// Retry-After, TwiML and the spoken and written waits give it.
+func Seconds(d time.Duration) int {
+	return max(1, int((d+time.Second-1)/time.Second))
+}
+
 // WaitText says how long to wait, in the language: "30 秒" / "30 s".
 func WaitText(d time.Duration, lang Lang) string {
-	secs := int((d + time.Second - 1) / time.Second)
-	if secs < 1 {
-		secs = 1
-	}
+	secs := Seconds(d)
 	if secs >= 120 {
 		m := (secs + 59) / 60
 		if lang == EN {

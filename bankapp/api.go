@@ -107,7 +107,7 @@ func (a *App) newItemError(err error) *itemError {
 	e := katong.AsError(err)
 	ie := &itemError{Code: string(e.Code), MessageZH: katong.Text(e.Code, katong.ZH), MessageEN: katong.Text(e.Code, katong.EN)}
 	if e.RetryAfter > 0 {
-		ie.RetryAfter = int((e.RetryAfter + time.Second - 1) / time.Second)
+		ie.RetryAfter = katong.Seconds(e.RetryAfter)
 	}
 	if e.Code == katong.EAbnormal {
 		ie.Support = a.bank.Config.Support

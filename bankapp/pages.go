@@ -182,7 +182,7 @@ func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) {
 			pe.Next = sprintf(L["wrong_login_do"], a.bank.Auth.MaxFailures, katong.WaitText(a.bank.Auth.LockFor, web.Lang(r)))
 		}
 		if e := katong.AsError(err); e.RetryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+			w.Header().Set("Retry-After", strconv.Itoa(katong.Seconds(e.RetryAfter)))
 		}
 		if pe.Code == string(katong.EInternal) {
 			a.log.Error("internal error", "request_id", web.RequestID(r.Context()), "path", r.URL.Path, "err", err)
@@ -340,7 +340,7 @@ func (a *App) handleAccountPage(w http.ResponseWriter, r *http.Request) {
 		v.BalanceErr = a.newPageErr(r, balErr)
 		status = statusOf(balErr)
 		if e := katong.AsError(balErr); e.RetryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+			w.Header().Set("Retry-After", strconv.Itoa(katong.Seconds(e.RetryAfter)))
 		}
 	}
 	v.Usable = bank.Usable(acct) == nil
@@ -479,7 +479,7 @@ func (a *App) renderPassword(w http.ResponseWriter, r *http.Request, c *customer
 			p.FieldErrs = map[string]string{f: p.Error.Next}
 		}
 		if e := katong.AsError(err); e.RetryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+			w.Header().Set("Retry-After", strconv.Itoa(katong.Seconds(e.RetryAfter)))
 		}
 	}
 	a.render(w, r, status, "password", p)

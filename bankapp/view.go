@@ -401,9 +401,4 @@ func (a *App) pageError(w http.ResponseWriter, r *http.Request, c *customer, err
 }
 
 // statusOf is the HTTP status of err (web.Status is the one map).
-func statusOf(err error) int {
-	if st, ok := web.Status[katong.ErrorCode(err)]; ok {
-		return st
-	}
-	return http.StatusInternalServerError
-}
+func statusOf(err error) int { return web.HTTPStatus(katong.ErrorCode(err)) }

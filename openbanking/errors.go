@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"time"
 
 	"katong"
 )
@@ -101,11 +100,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case http.StatusUnauthorized:
 		h.Set("WWW-Authenticate", `Bearer realm="`+s.prefix+`", error="invalid_token"`)
 	case http.StatusTooManyRequests:
-		secs := int((e.RetryAfter + time.Second - 1) / time.Second)
-		if secs < 1 {
-			secs = 1
-		}
-		h.Set("Retry-After", strconv.Itoa(secs))
+		h.Set("Retry-After", strconv.Itoa(katong.Seconds(e.RetryAfter)))
 	}
 	if e.Code == katong.EInternal {
 		s.log.Error("open banking internal error", "interaction_id", id, "path", r.URL.Path,

@@ -296,10 +296,7 @@ func status(box *errBox) int {
 	if box == nil {
 		return http.StatusOK
 	}
-	if s, ok := web.Status[box.Code]; ok {
-		return s
-	}
-	return http.StatusInternalServerError
+	return web.HTTPStatus(box.Code)
 }
 
 // render writes a page. It renders into a buffer first, so a template

@@ -293,12 +293,7 @@ func (w *Wallet) errorPage(rw http.ResponseWriter, r *http.Request, pg *page, er
 	w.render(rw, r, status(err), "message", pg)
 }
 
-func status(err error) int {
-	if s, ok := web.Status[katong.ErrorCode(err)]; ok {
-		return s
-	}
-	return http.StatusInternalServerError
-}
+func status(err error) int { return web.HTTPStatus(katong.ErrorCode(err)) }
 
 func (w *Wallet) pageHome(rw http.ResponseWriter, r *http.Request, pg *page) error {
 	if _, err := w.user(r.Context(), web.Cookie(r, cookieName)); err == nil {

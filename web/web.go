@@ -46,6 +46,14 @@ var Status = map[katong.Code]int{
 	katong.EClosed:         http.StatusForbidden,
 }
 
+// HTTPStatus is the HTTP status of code (Status; 500 for a code it lacks).
+func HTTPStatus(code katong.Code) int {
+	if st, ok := Status[code]; ok {
+		return st
+	}
+	return http.StatusInternalServerError
+}
+
 // Problem is an RFC 9457 problem details body carrying the product's code.
 type Problem struct {
 	Type       string `json:"type"`
@@ -68,10 +76,7 @@ func NewProblem(r *http.Request, err error, support string) *Problem {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		e = &katong.Error{Code: katong.EInternal, Err: err}
 	}
-	st, ok := Status[e.Code]
-	if !ok {
-		st = http.StatusInternalServerError
-	}
+	st := HTTPStatus(e.Code)
 	p := &Problem{Type: "https://katong.example/problems/" + strings.ToLower(string(e.Code)),
 		Title: katong.Text(e.Code, katong.EN), Status: st, Code: string(e.Code),
 		MessageZH: katong.Text(e.Code, katong.ZH), MessageEN: katong.Text(e.Code, katong.EN),
@@ -81,7 +86,7 @@ func NewProblem(r *http.Request, err error, support string) *Problem {
 		p.Field, p.Detail = e.Field, e.Message
 	case katong.ERateLimited, katong.ELocked, katong.ENetwork:
 		if e.RetryAfter > 0 {
-			p.RetryAfter = int((e.RetryAfter + time.Second - 1) / time.Second)
+			p.RetryAfter = katong.Seconds(e.RetryAfter)
 		}
 	case katong.EAbnormal:
 		p.Support = support
