@@ -145,10 +145,7 @@ type keys []byte
 func newKeys() keys { return make(keys, 0, maxKeys) }
 
 func (k *keys) zero() {
-	b := (*k)[:cap(*k)]
-	for i := range b {
-		b[i] = 0
-	}
+	clear((*k)[:cap(*k)])
 	*k = (*k)[:0]
 }
 
