@@ -29,7 +29,6 @@ const (
 	deviceCookie  = "katong_device"
 	loginCookie   = "katong_bank_login" // double-submit token of the log-in form
 	eyeCookie     = "katong_eye"        // "show" when the customer chose to see balances
-	langCookie    = "lang"              // read by web.Lang
 )
 
 // App is one bank's app: pages and JSON API.
@@ -210,10 +209,7 @@ func (a *App) pageMiddleware(h http.HandlerFunc) http.Handler {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, web.MaxBody)
-		if l := r.URL.Query().Get("lang"); l != "" {
-			http.SetCookie(w, &http.Cookie{Name: langCookie, Value: string(katong.ParseLang(l)), Path: "/",
-				MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
-		}
+		web.PageLang(w, r)
 		h(w, r)
 	})
 }

@@ -193,11 +193,7 @@ type page struct {
 }
 
 func (s *Server) newPage(w http.ResponseWriter, r *http.Request, title string) *page {
-	lang := web.Lang(r)
-	if l := r.URL.Query().Get("lang"); l != "" {
-		http.SetCookie(w, &http.Cookie{Name: "lang", Value: string(lang), Path: "/", MaxAge: 365 * 24 * 3600,
-			SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
-	}
+	lang := web.PageLang(w, r)
 	other := katong.EN
 	if lang == katong.EN {
 		other = katong.ZH

@@ -37,7 +37,7 @@ func (c *Console) renderLogin(w http.ResponseWriter, r *http.Request, lang katon
 }
 
 func (c *Console) handleLoginForm(w http.ResponseWriter, r *http.Request) {
-	l := lang(w, r)
+	l := web.PageLang(w, r)
 	if _, err := c.who(r.Context(), web.Cookie(r, cookieName)); err == nil {
 		http.Redirect(w, r, c.prefix+"/", http.StatusSeeOther)
 		return
@@ -46,7 +46,7 @@ func (c *Console) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) handleLogin(w http.ResponseWriter, r *http.Request) {
-	l := lang(w, r)
+	l := web.PageLang(w, r)
 	fail := func(err error, username string) {
 		box := c.errBox(r, l, err)
 		c.renderLogin(w, r, l, status(box), box, username)

@@ -116,7 +116,7 @@ func (q *req) actor() string { return "teller:" + q.staff.Username }
 // are parsed (size-limited) and must carry the session's CSRF token.
 func (c *Console) staff(need bank.Role, h func(*req)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		q := &req{w: w, r: r, lang: lang(w, r), tok: web.Cookie(r, cookieName)}
+		q := &req{w: w, r: r, lang: web.PageLang(w, r), tok: web.Cookie(r, cookieName)}
 		st, err := c.who(r.Context(), q.tok)
 		if err != nil {
 			if katong.ErrorCode(err) != katong.EUnauthorized {
@@ -178,16 +178,6 @@ func (c *Console) csrfOK(tok, got string) bool {
 // cookie value.
 func (c *Console) loginCSRF(v string) string {
 	return base64.RawURLEncoding.EncodeToString(c.b.Vault.Lookup("teller-login-csrf", v))
-}
-
-// lang returns the request's language and, when ?lang= chose it,
-// remembers the choice in the "lang" cookie that web.Lang reads.
-func lang(w http.ResponseWriter, r *http.Request) katong.Lang {
-	if l := r.URL.Query().Get("lang"); l != "" {
-		http.SetCookie(w, &http.Cookie{Name: "lang", Value: string(katong.ParseLang(l)), Path: "/",
-			MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
-	}
-	return web.Lang(r)
 }
 
 // base is what every page carries.

@@ -213,11 +213,7 @@ func (w *Wallet) pageRoutes() []route {
 // errors as an error page.
 func (w *Wallet) pg(authed bool, h func(http.ResponseWriter, *http.Request, *page) error) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		pg := &page{Lang: web.Lang(r), Path: r.URL.Path, Show: eyeOpen(r)}
-		if l := r.URL.Query().Get("lang"); l != "" {
-			http.SetCookie(rw, &http.Cookie{Name: "lang", Value: string(pg.Lang), Path: "/", MaxAge: 365 * 24 * 3600,
-				SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
-		}
+		pg := &page{Lang: web.PageLang(rw, r), Path: r.URL.Path, Show: eyeOpen(r)}
 		if err := w.checkVersion(r); err != nil {
 			w.errorPage(rw, r, pg, err)
 			return

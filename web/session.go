@@ -58,6 +58,17 @@ func Lang(r *http.Request) katong.Lang {
 	return katong.ParseLang(r.Header.Get("Accept-Language"))
 }
 
+// PageLang is Lang for a page: when ?lang= chose the language, it is
+// remembered in the "lang" cookie for the pages that follow.
+func PageLang(w http.ResponseWriter, r *http.Request) katong.Lang {
+	l := Lang(r)
+	if r.URL.Query().Get("lang") != "" {
+		http.SetCookie(w, &http.Cookie{Name: "lang", Value: string(l), Path: "/", MaxAge: 365 * 24 * 3600,
+			SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
+	}
+	return l
+}
+
 // ParseForm parses a form body of at most MaxBody bytes.
 func ParseForm(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
