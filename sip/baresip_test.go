@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"katong/ivr/prompts"
+	"katong/ivr/prompts/promptstest"
 )
 
 // baresip is a real softphone driven over its ctrl_tcp socket: netstring
@@ -153,7 +154,7 @@ func (b *baresip) recording() []int16 {
 	if err != nil {
 		b.t.Fatalf("baresip recording %s: %v", files[0], err)
 	}
-	return prompts.Samples(pcm)
+	return promptstest.Samples(pcm)
 }
 
 func (b *baresip) hear(set *prompts.Set, clips []string, within time.Duration) float64 {
@@ -164,7 +165,7 @@ func (b *baresip) hear(set *prompts.Set, clips []string, within time.Duration) f
 // hearPart waits for the first secs of the clips (all of them if 0).
 func (b *baresip) hearPart(set *prompts.Set, clips []string, secs float64, within time.Duration) float64 {
 	b.t.Helper()
-	want, err := set.Samples(clips)
+	want, err := promptstest.Clips(set, clips)
 	if err != nil {
 		b.t.Fatal(err)
 	}
@@ -173,7 +174,7 @@ func (b *baresip) hearPart(set *prompts.Set, clips []string, secs float64, withi
 	}
 	deadline := time.Now().Add(within)
 	for {
-		_, score := prompts.Find(b.recording(), want)
+		_, score := promptstest.Find(b.recording(), want)
 		if score > 0.85 {
 			return score
 		}
@@ -204,7 +205,7 @@ func TestBaresipHearsTheBalance(t *testing.T) {
 	balance := balanceClips(t, l.cfg, "0019", 50000)
 	score := b.hear(l.prompts, balance, 20*time.Second)
 	// Another amount is not what was heard.
-	_, other := prompts.Find(b.recording(), samples(t, l.prompts, balanceClips(t, l.cfg, "7894", 120507)...))
+	_, other := promptstest.Find(b.recording(), samples(t, l.prompts, balanceClips(t, l.cfg, "7894", 120507)...))
 	if other > score-0.1 {
 		t.Fatalf("the balance matched %.2f, another amount %.2f: the check tells nothing", score, other)
 	}

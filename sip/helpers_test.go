@@ -26,6 +26,7 @@ import (
 	"katong/banktest"
 	"katong/ivr"
 	"katong/ivr/prompts"
+	"katong/ivr/prompts/promptstest"
 	"katong/sip"
 	"katong/testkit"
 )
@@ -204,7 +205,7 @@ func (p *phone) record() {
 			continue
 		}
 		p.mu.Lock()
-		p.rec = append(p.rec, prompts.Samples(pcm[:m])...)
+		p.rec = append(p.rec, promptstest.Samples(pcm[:m])...)
 		p.packets++
 		p.mu.Unlock()
 	}
@@ -245,18 +246,18 @@ func (p *phone) info(keys string) {
 // hear waits until the caller has heard the clips, or fails.
 func (p *phone) hear(set *prompts.Set, clips []string, within time.Duration) int {
 	p.t.Helper()
-	want, err := set.Samples(clips)
+	want, err := promptstest.Clips(set, clips)
 	if err != nil {
 		p.t.Fatal(err)
 	}
 	deadline := time.Now().Add(within)
 	for {
 		rec := p.recording()
-		if off, score := prompts.Find(rec, want); score > 0.9 {
+		if off, score := promptstest.Find(rec, want); score > 0.9 {
 			return off
 		}
 		if time.Now().After(deadline) {
-			_, score := prompts.Find(rec, want)
+			_, score := promptstest.Find(rec, want)
 			p.t.Fatalf("did not hear %v within %s (best match %.2f in %.1f s of audio)", clips, within, score, float64(len(rec))/8000)
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -273,10 +274,10 @@ func (p *phone) hearStart(set *prompts.Set, clip string, secs float64, within ti
 	if n := 2 * int(secs*prompts.SampleRate); n < len(pcm) {
 		pcm = pcm[:n]
 	}
-	want := prompts.Samples(pcm)
+	want := promptstest.Samples(pcm)
 	deadline := time.Now().Add(within)
 	for {
-		if _, score := prompts.Find(p.recording(), want); score > 0.9 {
+		if _, score := promptstest.Find(p.recording(), want); score > 0.9 {
 			return
 		}
 		if time.Now().After(deadline) {

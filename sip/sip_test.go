@@ -9,12 +9,13 @@ import (
 	"katong"
 	"katong/ivr"
 	"katong/ivr/prompts"
+	"katong/ivr/prompts/promptstest"
 	"katong/sip"
 )
 
 func samples(t *testing.T, set *prompts.Set, clips ...string) []int16 {
 	t.Helper()
-	s, err := set.Samples(clips)
+	s, err := promptstest.Clips(set, clips)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,10 +36,10 @@ func TestBalanceCall(t *testing.T) {
 	p.press("1") // barge-in on the greeting
 	p.hear(l.prompts, []string{"zh/enter_card"}, 10*time.Second)
 	rec := p.recording()
-	if _, score := prompts.Find(rec, samples(t, l.prompts, "zh/welcome")); score > 0.8 {
+	if _, score := promptstest.Find(rec, samples(t, l.prompts, "zh/welcome")); score > 0.8 {
 		t.Errorf("the greeting was heard whole (%.2f): no barge-in", score)
 	}
-	if _, score := prompts.Find(rec, samples(t, l.prompts, "zh/menu")); score > 0.8 {
+	if _, score := promptstest.Find(rec, samples(t, l.prompts, "zh/menu")); score > 0.8 {
 		t.Errorf("the menu was heard (%.2f) after 1 was pressed", score)
 	}
 	p.press(l.w.Alice.PAN + "#")
@@ -106,7 +107,7 @@ func TestTimeoutsEndTheCall(t *testing.T) {
 	if !p.hungUp(10 * time.Second) {
 		t.Fatal("the line kept a silent caller")
 	}
-	_, score := prompts.Find(p.recording(), samples(t, set, "zh/no_input", "zh/goodbye"))
+	_, score := promptstest.Find(p.recording(), samples(t, set, "zh/no_input", "zh/goodbye"))
 	if score < 0.9 {
 		t.Fatalf("goodbye not heard (%.2f)", score)
 	}

@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"sort"
 	"strings"
 )
 
@@ -72,22 +71,6 @@ func (s *Set) add(fsys fs.FS) error {
 	})
 }
 
-// Names lists the clips of the set.
-func (s *Set) Names() []string {
-	out := make([]string, 0, len(s.pcm))
-	for n := range s.pcm {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// Has reports whether the set has the clip.
-func (s *Set) Has(name string) bool {
-	_, ok := s.pcm[name]
-	return ok
-}
-
 // PCM joins the clips into one stretch of 8 kHz 16-bit little-endian
 // mono audio, what a Say action plays. A missing clip is an error.
 func (s *Set) PCM(names []string) ([]byte, error) {
@@ -104,24 +87,6 @@ func (s *Set) PCM(names []string) ([]byte, error) {
 		out = append(out, s.pcm[name]...)
 	}
 	return out, nil
-}
-
-// Samples is PCM as samples.
-func (s *Set) Samples(names []string) ([]int16, error) {
-	b, err := s.PCM(names)
-	if err != nil {
-		return nil, err
-	}
-	return Samples(b), nil
-}
-
-// Samples turns 16-bit little-endian PCM into samples.
-func Samples(pcm []byte) []int16 {
-	out := make([]int16, len(pcm)/2)
-	for i := range out {
-		out[i] = int16(binary.LittleEndian.Uint16(pcm[2*i:]))
-	}
-	return out
 }
 
 // ParseWAV returns the samples of a WAV file of 8 kHz 16-bit mono PCM.

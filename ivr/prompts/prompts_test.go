@@ -4,13 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/emiago/diago/audio"
 
 	"katong/ivr"
 	"katong/ivr/prompts"
@@ -118,49 +115,5 @@ func TestParseWAV(t *testing.T) {
 		if _, err := prompts.ParseWAV(b); err == nil {
 			t.Errorf("ParseWAV(%s) took it", name)
 		}
-	}
-}
-
-// g711 is what a phone call does to audio: μ-law and back.
-func g711(s []int16) []int16 {
-	pcm := make([]byte, 2*len(s))
-	for i, v := range s {
-		binary.LittleEndian.PutUint16(pcm[2*i:], uint16(v))
-	}
-	ulaw := make([]byte, len(s))
-	audio.EncodeUlawTo(ulaw, pcm)
-	audio.DecodeUlawTo(pcm, ulaw)
-	return prompts.Samples(pcm)
-}
-
-func TestFind(t *testing.T) {
-	s := load(t, "")
-	seed := uint64(7)
-	t.Logf("seed %d", seed)
-	r := rand.New(rand.NewPCG(seed, seed))
-	balance, _ := s.Samples([]string{"zh/1", "zh/qian", "zh/0", "zh/5", "zh/yuan"})
-	// 20 s of a call: noise, the menu, the balance at a known place, quieter.
-	rec := make([]int16, 20*prompts.SampleRate)
-	for i := range rec {
-		rec[i] = int16(r.IntN(200) - 100)
-	}
-	menu, _ := s.Samples([]string{"zh/menu"})
-	copy(rec[1000:], menu)
-	at := 12345 + len(menu)
-	for i, v := range balance {
-		rec[at+i] = v / 2
-	}
-	rec = g711(rec)
-	off, score := prompts.Find(rec, balance)
-	if off != at || score < 0.95 {
-		t.Fatalf("Find(balance) = %d, %.3f; want %d, > 0.95", off, score, at)
-	}
-	// Another amount is not there.
-	other, _ := s.Samples([]string{"zh/9", "zh/bai", "zh/8", "zh/shi", "zh/yuan"})
-	if _, score := prompts.Find(rec, other); score > 0.6 {
-		t.Fatalf("Find(another amount) = %.3f; want a poor match", score)
-	}
-	if _, score := prompts.Find(rec[:10], balance); score != 0 {
-		t.Fatal("a pattern longer than the recording matched")
 	}
 }

@@ -1,15 +1,40 @@
-package prompts
+// Package promptstest is for tests that listen to the phone line: the
+// clips of a prompts.Set as samples, and where a clip is heard in a
+// caller's recording.
+package promptstest
 
 import (
+	"encoding/binary"
 	"math"
 	"math/cmplx"
+
+	"katong/ivr/prompts"
 )
+
+// Clips is the samples of the clips joined, what a Say action of them
+// plays (prompts.Set.PCM).
+func Clips(s *prompts.Set, names []string) ([]int16, error) {
+	b, err := s.PCM(names)
+	if err != nil {
+		return nil, err
+	}
+	return Samples(b), nil
+}
+
+// Samples turns 16-bit little-endian PCM into samples.
+func Samples(pcm []byte) []int16 {
+	out := make([]int16, len(pcm)/2)
+	for i := range out {
+		out[i] = int16(binary.LittleEndian.Uint16(pcm[2*i:]))
+	}
+	return out
+}
 
 // Find looks for pattern in rec, both 8 kHz samples, by normalised
 // cross-correlation, and returns where it matches best and how well: a
 // score near 1 for a copy of the pattern at any loudness (after G.711 and
-// a network, still above 0.9), near 0 for unrelated sound. Tests use it to
-// tell from a caller's recording that the line said what it should.
+// a network, still above 0.9), near 0 for unrelated sound. With it a test
+// tells from a caller's recording that the line said what it should.
 func Find(rec, pattern []int16) (offset int, score float64) {
 	n, m := len(rec), len(pattern)
 	if m == 0 || n < m {
