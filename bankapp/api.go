@@ -88,7 +88,7 @@ type transactionsJSON struct {
 
 func (a *App) bankJSON() bankJSON {
 	c := a.bank.Config
-	return bankJSON{ID: string(c.ID), Name: c.Name, NameEN: c.NameEN, Colour: colour(c.Colour)}
+	return bankJSON{ID: string(c.ID), Name: c.Name, NameEN: c.NameEN, Colour: web.Colour(c.Colour)}
 }
 
 func id64[T ~int64](v T) string { return strconv.FormatInt(int64(v), 10) }

@@ -6,7 +6,6 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -245,7 +244,7 @@ func (a *App) newPage(r *http.Request, titleKey string) *pageData {
 	lang := web.Lang(r)
 	cfg := a.bank.Config
 	p := &pageData{Lang: lang, HTMLLang: "zh-CN", L: msgs(lang), App: a.prefix + "/app",
-		Colour: colour(cfg.Colour), BankName: cfg.Name, OtherLang: "English", OtherLangCode: "en"}
+		Colour: web.Colour(cfg.Colour), BankName: cfg.Name, OtherLang: "English", OtherLangCode: "en"}
 	p.Ink = web.Ink(p.Colour)
 	if lang == katong.EN {
 		p.HTMLLang, p.OtherLang, p.OtherLangCode = "en", "中文", "zh-CN"
@@ -292,16 +291,6 @@ func withQuery(r *http.Request, key, value string) string {
 	}
 	q.Set(key, value)
 	return r.URL.Path + "?" + q.Encode()
-}
-
-// colour is the bank's colour if it is a CSS hex colour, else a dark blue.
-func colour(c string) string {
-	if len(c) == 7 && c[0] == '#' {
-		if _, err := strconv.ParseUint(c[1:], 16, 32); err == nil {
-			return strings.ToLower(c)
-		}
-	}
-	return "#1d4ed8"
 }
 
 // hhmm is a time as HH:MM in Shanghai.

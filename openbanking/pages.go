@@ -209,11 +209,8 @@ func (s *Server) newPage(w http.ResponseWriter, r *http.Request, title string) *
 	}
 	q.Set("lang", string(other))
 	p := &page{Lang: string(lang), T: func(k string) string { return tr(lang, k) },
-		Bank: bankName(s.bank.Config, lang), Colour: s.bank.Config.Colour, Support: s.bank.Config.Support,
+		Bank: bankName(s.bank.Config, lang), Colour: web.Colour(s.bank.Config.Colour), Support: s.bank.Config.Support,
 		LangURL: r.URL.Path + "?" + q.Encode(), Status: http.StatusOK}
-	if p.Colour == "" {
-		p.Colour = "#1d4ed8"
-	}
 	p.Ink = web.Ink(p.Colour)
 	p.Title = tr(lang, title)
 	return p

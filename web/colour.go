@@ -3,7 +3,22 @@ package web
 import (
 	"math"
 	"strconv"
+	"strings"
 )
+
+// DefaultColour is a bank's colour when its configuration has none.
+const DefaultColour = "#1d4ed8"
+
+// Colour is a bank's configured colour as CSS can take it: "#rrggbb" in
+// lower case, or DefaultColour for an empty or malformed one.
+func Colour(c string) string {
+	if len(c) == 7 && c[0] == '#' {
+		if _, err := strconv.ParseUint(c[1:], 16, 32); err == nil {
+			return strings.ToLower(c)
+		}
+	}
+	return DefaultColour
+}
 
 // Ink is the text colour that reads best on a background colour given as
 // "#rrggbb": white on dark colours, near-black on light ones, by WCAG

@@ -10,3 +10,12 @@ func TestInk(t *testing.T) {
 		}
 	}
 }
+
+func TestColour(t *testing.T) {
+	for in, want := range map[string]string{"#1D4ED8": "#1d4ed8", "#047857": "#047857", "": DefaultColour,
+		"blue": DefaultColour, "#zzzzzz": DefaultColour, "#12345": DefaultColour, "red;}body{": DefaultColour} {
+		if got := Colour(in); got != want {
+			t.Errorf("Colour(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
