@@ -83,32 +83,29 @@ func readInt(n uint64, o ReadOptions) string {
 	return readBig(n, o.Liang, true, false)
 }
 
+// bigUnits are the units a number is read in groups of, largest first.
+var bigUnits = [...]struct {
+	size uint64
+	name string
+}{{100000000, "亿"}, {10000, "万"}}
+
 // readBig reads n > 0. first is set for the head of the whole number,
 // where 一十 is said 十; unit is set when 万 or 亿 follows, where a lone 2
 // may be 两.
 func readBig(n uint64, liang, first, unit bool) string {
-	const wan, yi = 10000, 100000000
-	switch {
-	case n >= yi:
-		hi, lo := n/yi, n%yi
-		s := readBig(hi, liang, first, true) + "亿"
+	for _, u := range bigUnits {
+		if n < u.size {
+			continue
+		}
+		hi, lo := n/u.size, n%u.size
+		s := readBig(hi, liang, first, true) + u.name
 		if lo == 0 {
 			return s
 		}
-		if lo < yi/10 {
-			s += "零"
+		if lo < u.size/10 {
+			s += "零" // 一万零五, 一亿零五百万
 		}
 		return s + readBig(lo, liang, false, unit)
-	case n >= wan:
-		hi, lo := n/wan, n%wan
-		s := read4(hi, liang, first, true) + "万"
-		if lo == 0 {
-			return s
-		}
-		if lo < wan/10 {
-			s += "零"
-		}
-		return s + read4(lo, liang, false, unit)
 	}
 	return read4(n, liang, first, unit)
 }
