@@ -529,10 +529,7 @@ func (c *Call) errorSpeech(code katong.Code, wait time.Duration) []Action {
 	case katong.ENotFound, katong.ELocked:
 		return []Action{c.prompt(pNotFound)}
 	case katong.ERateLimited:
-		secs := int64((wait + time.Second - 1) / time.Second)
-		if secs < 1 {
-			secs = 1
-		}
+		secs := int64(katong.Seconds(wait))
 		s := c.speech().prompt(pRateLimited)
 		if secs >= 120 {
 			s.number((secs + 59) / 60).prompt(pMinutesLater)

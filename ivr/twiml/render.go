@@ -4,7 +4,6 @@ import (
 	"encoding/xml"
 	"net/http"
 	"strings"
-	"time"
 
 	"katong"
 	"katong/ivr"
@@ -75,7 +74,7 @@ func (h *Handler) render(w http.ResponseWriter, acts []ivr.Action) {
 			if i != len(acts)-1 {
 				continue // a later reply asks again
 			}
-			g := gather{Input: "dtmf", Method: "POST", Timeout: seconds(a.Timeout), ActionOnEmptyResult: true, Says: says}
+			g := gather{Input: "dtmf", Method: "POST", Timeout: katong.Seconds(a.Timeout), ActionOnEmptyResult: true, Says: says}
 			if a.Finish != 0 {
 				g.Action, g.FinishOnKey = base+"/number", string(a.Finish)
 			} else {
@@ -105,13 +104,4 @@ func (h *Handler) render(w http.ResponseWriter, acts []ivr.Action) {
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	w.Write([]byte(xml.Header))
 	w.Write(body)
-}
-
-// seconds rounds a time-out up to whole seconds, as TwiML wants them.
-func seconds(d time.Duration) int {
-	s := int((d + time.Second - 1) / time.Second)
-	if s < 1 {
-		s = 1
-	}
-	return s
 }
