@@ -33,18 +33,12 @@ type Bank interface {
 	VerifyCard(ctx context.Context, pan string, s bank.Secret) (*katong.Card, error)
 	// Balance answers the query and audits it.
 	Balance(ctx context.Context, q bank.Query) (*katong.Balance, error)
-}
-
-// CheckAuditor is a Bank that also records inquiries that end at the card
-// check, which never reach Balance; *bank.Bank is one. The line tells it.
-type CheckAuditor interface {
+	// AuditCardCheck records an inquiry that ended at the card check,
+	// which never reaches Balance.
 	AuditCardCheck(ctx context.Context, ch katong.Channel, actor, pan, detail string, result katong.Code) error
 }
 
-var (
-	_ Bank         = (*bank.Bank)(nil)
-	_ CheckAuditor = (*bank.Bank)(nil)
-)
+var _ Bank = (*bank.Bank)(nil)
 
 // Line is one bank's phone line.
 type Line struct {
@@ -469,10 +463,8 @@ func (c *Call) verify(ctx context.Context, s bank.Secret) []Action {
 	switch code := errorCode(err); code {
 	case "":
 	case katong.ENotFound: // a locked card too (Bank.VerifyCard)
-		if a, ok := c.line.bank.(CheckAuditor); ok {
-			if err := a.AuditCardCheck(ctx, katong.ChannelPhone, c.actor, pan, c.detail, code); err != nil {
-				return c.answer(result{Code: errorCode(err)})
-			}
+		if err := c.line.bank.AuditCardCheck(ctx, katong.ChannelPhone, c.actor, pan, c.detail, code); err != nil {
+			return c.answer(result{Code: errorCode(err)})
 		}
 		c.failures++
 		if c.failures >= cfg.MaxFailures {

@@ -479,6 +479,11 @@ func (f *fakeBank) Balance(ctx context.Context, q bank.Query) (*katong.Balance, 
 	return &katong.Balance{Available: 100000, Booked: 250000}, nil
 }
 
+// AuditCardCheck keeps nothing: this test does not read the audit log.
+func (*fakeBank) AuditCardCheck(context.Context, katong.Channel, string, string, string, katong.Code) error {
+	return nil
+}
+
 // auditingBank is a fakeBank whose audit log fails.
 type auditingBank struct{ fakeBank }
 

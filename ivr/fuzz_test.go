@@ -23,6 +23,11 @@ func (f *fuzzBank) VerifyCard(ctx context.Context, pan string, s bank.Secret) (*
 	return &katong.Card{Tail: "7894", Masked: "6222 **** **** 7894"}, nil
 }
 
+// AuditCardCheck keeps nothing: this test does not read the audit log.
+func (*fuzzBank) AuditCardCheck(context.Context, katong.Channel, string, string, string, katong.Code) error {
+	return nil
+}
+
 func (f *fuzzBank) Balance(ctx context.Context, q bank.Query) (*katong.Balance, error) {
 	switch f.n % 4 {
 	case 1:

@@ -17,6 +17,11 @@ func (okBank) VerifyCard(ctx context.Context, pan string, s bank.Secret) (*katon
 	return &katong.Card{Tail: "7894"}, nil
 }
 
+// AuditCardCheck keeps nothing: this test does not read the audit log.
+func (okBank) AuditCardCheck(context.Context, katong.Channel, string, string, string, katong.Code) error {
+	return nil
+}
+
 func (okBank) Balance(ctx context.Context, q bank.Query) (*katong.Balance, error) {
 	return &katong.Balance{Available: 1}, nil
 }
