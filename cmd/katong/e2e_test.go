@@ -112,7 +112,38 @@ func TestDemoWalletInBrowser(t *testing.T) {
 	}
 	browsertest.WaitText(t, ctx, "#status", func(s string) bool { return s == "支付成功" })
 	if after := bankAppAvailable(t, base+"/banks/"+string(cust.Bank), cust, tail); after != before-1234 {
-		t.Fatalf("bank app shows %s after paying 12.34 from %s", katong.Amount(after).Yuan(), katong.Amount(before).Yuan())
+		t.Fatalf("bank app API shows %s after paying 12.34 from %s", katong.Amount(after).Yuan(), katong.Amount(before).Yuan())
+	}
+
+	// The customer sees it in the bank app too, in the same browser.
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/banks/"+string(cust.Bank)+"/app/?lang=zh"),
+		chromedp.WaitVisible(chromedp.CSS("#eye"))); err != nil {
+		t.Fatalf("bank app: %v\n%s", err, browsertest.Text(t, ctx))
+	}
+	loggedOut, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!document.querySelector('#mobile')`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loggedOut {
+		if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#mobile"), cust.Mobile),
+			chromedp.SendKeys(chromedp.CSS("#password"), cust.Password),
+			chromedp.Click(chromedp.CSS("#login")),
+			chromedp.WaitVisible(chromedp.CSS(".tiles"))); err != nil {
+			t.Fatalf("bank app log-in: %v\n%s", err, browsertest.Text(t, ctx))
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#eye")), chromedp.WaitVisible(chromedp.CSS(".asof-tile"))); err != nil {
+		t.Fatal(err)
+	}
+	shown, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('a.tile')]
+		.filter(a => a.querySelector('.masked').textContent.trim().endsWith('`+tail+`'))
+		.map(a => a.querySelector('.amount').textContent.trim())[0] || ''`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Screenshot(t, ctx, "bank-app-after-payment")
+	if want := katong.Amount(before - 1234).Yuan(); shown != want {
+		t.Fatalf("the bank app page shows %q for the card after paying 12.34; want %q", shown, want)
 	}
 }
 
