@@ -331,7 +331,9 @@ func (w *Wallet) Unbind(ctx context.Context, u *User, id int64) error {
 }
 
 // revokePending DELETEs at the banks the consents of unbound cards that
-// are due, once no payment or refund of the card is pending.
+// are due, once no payment of the card is pending (a payment in doubt is
+// retried under the consent's token; a refund needs only the wallet's
+// app token, so it holds nothing back).
 func (w *Wallet) revokePending(ctx context.Context) error {
 	type due struct {
 		id      int64
@@ -348,7 +350,6 @@ func (w *Wallet) revokePending(ctx context.Context) error {
 	todo, err := sqlstore.All(ctx, w.db, scan, `SELECT id, bank_id, consent_id, revoke_tries FROM bindings b
 		WHERE status = $1 AND revoke_next_at <= $2
 		AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.binding_id = b.id AND p.status = $3)
-		AND NOT EXISTS (SELECT 1 FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE p.binding_id = b.id AND r.status = $3)
 		ORDER BY revoke_next_at LIMIT 100`, bindRevoking, now.UnixMicro(), payPending)
 	if err != nil {
 		return err
