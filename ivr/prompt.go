@@ -9,7 +9,15 @@ import (
 
 // Text is a prompt's words in both languages.
 type Text struct {
-	ZH, EN string
+	ZH string `json:"zh"`
+	EN string `json:"en"`
+}
+
+// IsPrompt reports whether name is the clip name of one of the line's
+// prompts, the names Config.Prompts may reword.
+func IsPrompt(name string) bool {
+	_, ok := prompts[name]
+	return ok
 }
 
 // In returns the words in the language.

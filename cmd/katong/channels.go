@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"html"
+	"maps"
 	"net/http"
 	"time"
 
@@ -140,11 +141,13 @@ func phoneConfig(b katong.Bank, p PhoneConfig) ivr.Config {
 		cfg.Auth = ivr.AuthMode(p.Auth)
 	}
 	cfg.Agent, cfg.NoEnglish, cfg.Liang = p.Agent, p.NoEnglish, !p.Er
-	for name, t := range p.Prompts {
-		if cfg.Prompts == nil {
-			cfg.Prompts = map[string]ivr.Text{}
+	if len(p.Prompts) > 0 {
+		words := maps.Clone(cfg.Prompts) // the bank's own welcome, unless reworded
+		if words == nil {
+			words = map[string]ivr.Text{}
 		}
-		cfg.Prompts[name] = ivr.Text{ZH: t.ZH, EN: t.EN}
+		maps.Copy(words, p.Prompts)
+		cfg.Prompts = words
 	}
 	return cfg
 }

@@ -10,6 +10,7 @@ import (
 
 	"katong"
 	"katong/demo"
+	"katong/ivr"
 )
 
 // Config is the whole configuration of a katong process. It is read, in
@@ -74,10 +75,7 @@ type PhoneConfig struct {
 	Er        bool   `json:"er"`         // read 2 as 二 before 千/万/亿 (default 两: 两万元)
 	// Prompts replaces the words of prompts by clip name ("welcome",
 	// "menu", …); record clips with the same names for SIP callers.
-	Prompts map[string]struct {
-		ZH string `json:"zh"`
-		EN string `json:"en"`
-	} `json:"prompts"`
+	Prompts map[string]ivr.Text `json:"prompts"`
 }
 
 // ClientConfig is an Open Banking client registered with a bank.
@@ -261,6 +259,11 @@ func (c *Config) validate() error {
 		case "", "id", "pin", "either":
 		default:
 			return fmt.Errorf("config: bank %s: phone.auth must be id, pin or either, not %q", b.ID, b.Phone.Auth)
+		}
+		for name := range b.Phone.Prompts {
+			if !ivr.IsPrompt(name) {
+				return fmt.Errorf("config: bank %s: phone.prompts: no prompt is called %q", b.ID, name)
+			}
 		}
 	}
 	return nil

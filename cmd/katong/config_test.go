@@ -28,10 +28,21 @@ func TestPhoneConfig(t *testing.T) {
 	if d := phoneConfig(cfg.Banks[0].Katong(), PhoneConfig{}); d.Auth != ivr.AuthEither || !d.Liang || d.NoEnglish {
 		t.Fatalf("defaults %+v", d)
 	}
+	// Rewording one prompt keeps the bank's own welcome.
+	if m := phoneConfig(cfg.Banks[0].Katong(), PhoneConfig{Prompts: map[string]ivr.Text{"menu": {ZH: "菜单"}}}); m.Prompts["menu"].ZH != "菜单" ||
+		!strings.Contains(m.Prompts["welcome"].ZH, "星河银行") {
+		t.Fatalf("prompts %+v", m.Prompts)
+	}
 	os.WriteFile(file, []byte(`{"master_key": "`+strings.Repeat("ab", 32)+`",
 		"banks": [{"id": "galaxy", "bins": ["622202"], "phone": {"auth": "voiceprint"}}]}`), 0o600)
 	if _, err := parseServeFlags([]string{"--config", file}, func(string) string { return "" }); err == nil ||
 		!strings.Contains(err.Error(), "phone.auth") {
 		t.Fatalf("bad phone.auth accepted: %v", err)
+	}
+	os.WriteFile(file, []byte(`{"master_key": "`+strings.Repeat("ab", 32)+`",
+		"banks": [{"id": "galaxy", "bins": ["622202"], "phone": {"prompts": {"welcom": {"zh": "您好"}}}}]}`), 0o600)
+	if _, err := parseServeFlags([]string{"--config", file}, func(string) string { return "" }); err == nil ||
+		!strings.Contains(err.Error(), `"welcom"`) {
+		t.Fatalf("a misspelt prompt name accepted: %v", err)
 	}
 }
