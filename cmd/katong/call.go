@@ -51,7 +51,7 @@ func runCall(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	c := &twiml.Caller{URL: strings.TrimSuffix(*server, "/") + twiml.Path(katong.BankID(*bankID)), Token: *token,
 		From: *caller, To: *bankID, Client: &http.Client{Timeout: *timeout}}
 	var in callKeys
-	if callFlagSet(fs, "keys") {
+	if given(fs)["keys"] {
 		in = &callScript{keys: []rune(*keys)}
 	} else {
 		in = &callTerminal{r: bufio.NewReader(stdin), w: stdout}
@@ -181,9 +181,9 @@ func (t *callTerminal) next(g *twiml.Gather) (rune, error) {
 	return k, nil
 }
 
-// callFlagSet reports whether the flag was given.
-func callFlagSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+// given is the set of the flags given on the command line.
+func given(fs *flag.FlagSet) map[string]bool {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	return set
 }

@@ -172,8 +172,7 @@ func parseServeFlags(args []string, getenv func(string) string) (*Config, error)
 	if getenv("KATONG_DEMO") == "1" {
 		c.Demo = true
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	set := given(fs)
 	if set["addr"] {
 		c.Addr = *addr
 	}
