@@ -17,9 +17,9 @@ import (
 // multi-row statements at the end: a batch of hundreds of transfers costs
 // a handful of round trips instead of several per transfer.
 type ledgerTx struct {
-	tx    *sql.Tx
-	db    *DB
-	now   int64
+	tx  *sql.Tx
+	db  *DB
+	now int64
 
 	// Transaction ids: SQLite has one writer, so ids follow the largest;
 	// PostgreSQL hands out ranges of its sequence.
